@@ -1,0 +1,51 @@
+# Ground Up — two commands on a fresh machine: `make book` and `make test`.
+# Everything runs inside .venv, created on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The CPU wheel of torch that these machines carry; Colab keeps its own torch.
+TORCH  := torch==2.13.0
+JOBS   ?= auto
+
+.PHONY: help venv book test test-fast lab exercises benchmarks clean
+
+help:
+	@echo "make book       build the website into _build/html"
+	@echo "make test       run the whole test suite"
+	@echo "make test-fast  library tests only (seconds)"
+	@echo "make lab        open JupyterLab on the exercises"
+	@echo "make exercises  regenerate exercises/ from solutions/ (nbgrader)"
+	@echo "make benchmarks run the CPU benchmarks (minutes)"
+
+# The stamp is newer than pyproject.toml once the install has succeeded.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e '.[book,grade,dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+book: venv
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "Open _build/html/index.html"
+
+test: venv
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+
+test-fast: venv
+	$(PY) -m pytest -m "not slow and not browser" -n $(JOBS)
+
+lab: venv
+	$(VENV)/bin/jupyter lab exercises/
+
+exercises: venv
+	$(PY) -m groundup.course generate
+
+benchmarks: venv
+	$(PY) -m benchmarks.tokenizer
+
+clean:
+	rm -rf _build gradebook.db .pytest_cache

@@ -1,0 +1,41 @@
+"""Sphinx extension for the course's book: serve MathJax from the site, not a CDN.
+
+The website must work offline (and the browser smoke test must see no failed
+requests), so the MathJax files come from the ``sphinx-mathjax-offline`` package on
+PyPI. That package installs its files in a folder whose name has hyphens, so it cannot
+be imported as a Sphinx extension; this one finds the files through the package's
+metadata instead. Enabled in ``_config.yml`` under ``sphinx.extra_extensions``.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+from sphinx.util.fileutil import copy_asset
+
+DIST = "sphinx-mathjax-offline"
+
+
+def mathjax_dir() -> Path:
+    """The folder holding ``tex-chtml.js`` inside the installed distribution."""
+    try:
+        files = metadata.files(DIST) or []
+    except metadata.PackageNotFoundError as err:
+        raise RuntimeError(f"the book needs the {DIST} package: pip install -e '.[book]'") from err
+    for f in files:
+        if f.name == "tex-chtml.js" and "mathjax" in f.parts:
+            return Path(f.locate()).parent
+    raise RuntimeError(f"{DIST} is installed but holds no mathjax/tex-chtml.js")
+
+
+def _copy_mathjax(app, exc) -> None:
+    if exc is None and app.builder.format == "html":
+        copy_asset(str(mathjax_dir()), str(Path(app.outdir) / "_static" / "mathjax"))
+
+
+def setup(app):
+    mathjax_dir()  # fail early, with the install command, when the files are missing
+    app.config.mathjax_path = "mathjax/tex-chtml.js"
+    app.connect("build-finished", _copy_mathjax)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,267 @@
+"""Wrong implementations of the functions learners write in Chapter 1 (tokens)."""
+
+BUGS = {
+    "get_stats": {
+        "wraps_around_the_end": '''
+def get_stats(ids):
+    counts = {}
+    for pair in zip(ids, ids[1:] + ids[:1]):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+''',
+        "non_overlapping_pairs_only": '''
+def get_stats(ids):
+    counts = {}
+    for pair in zip(ids[::2], ids[1::2]):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+''',
+        "set_of_pairs_counts_one_each": '''
+def get_stats(ids):
+    return {pair: 1 for pair in zip(ids, ids[1:])}
+''',
+        "sorted_by_count_not_first_seen": '''
+def get_stats(ids):
+    counts = {}
+    for pair in zip(ids, ids[1:]):
+        counts[pair] = counts.get(pair, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+''',
+    },
+    "merge": {
+        "overlapping_pairs_both_merged": '''
+def merge(ids, pair, idx):
+    out = []
+    for i, x in enumerate(ids):
+        if i + 1 < len(ids) and x == pair[0] and ids[i + 1] == pair[1]:
+            out.append(idx)
+        elif i > 0 and ids[i - 1] == pair[0] and x == pair[1]:
+            continue
+        else:
+            out.append(x)
+    return out
+''',
+        "drops_the_last_id": '''
+def merge(ids, pair, idx):
+    out, i = [], 0
+    while i < len(ids) - 1:
+        if ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(idx)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+''',
+        "only_first_occurrence": '''
+def merge(ids, pair, idx):
+    for i in range(len(ids) - 1):
+        if ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            return ids[:i] + [idx] + ids[i + 2:]
+    return list(ids)
+''',
+        "right_to_left": '''
+def merge(ids, pair, idx):
+    out, i = [], len(ids) - 1
+    while i >= 0:
+        if i > 0 and ids[i - 1] == pair[0] and ids[i] == pair[1]:
+            out.append(idx)
+            i -= 2
+        else:
+            out.append(ids[i])
+            i -= 1
+    return out[::-1]
+''',
+        "modifies_input_in_place": '''
+def merge(ids, pair, idx):
+    i = 0
+    while i < len(ids) - 1:
+        if ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            ids[i:i + 2] = [idx]
+        i += 1
+    return ids
+''',
+    },
+    "train_bpe": {
+        "ignores_pre_tokenization": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    if vocab_size < 256:
+        raise ValueError("vocab_size must be at least 256")
+    ids = list(text.encode("utf-8"))
+    merges = {}
+    for new_id in range(256, vocab_size):
+        stats = get_stats(ids)
+        if not stats:
+            break
+        pair = max(stats, key=stats.get)
+        merges[pair] = new_id
+        ids = merge(ids, pair, new_id)
+    return merges
+''',
+        "ids_start_at_255": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    if vocab_size < 256:
+        raise ValueError("vocab_size must be at least 256")
+    chunks = [list(c.encode("utf-8")) for c in regex.findall(pattern, text)]
+    merges = {}
+    for new_id in range(255, vocab_size - 1):
+        stats = {}
+        for chunk in chunks:
+            for pair, count in get_stats(chunk).items():
+                stats[pair] = stats.get(pair, 0) + count
+        if not stats:
+            break
+        pair = max(stats, key=stats.get)
+        merges[pair] = new_id
+        chunks = [merge(chunk, pair, new_id) for chunk in chunks]
+    return merges
+''',
+        "counts_once_never_recounts": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    if vocab_size < 256:
+        raise ValueError("vocab_size must be at least 256")
+    chunks = [list(c.encode("utf-8")) for c in regex.findall(pattern, text)]
+    stats = {}
+    for chunk in chunks:
+        for pair, count in get_stats(chunk).items():
+            stats[pair] = stats.get(pair, 0) + count
+    merges = {}
+    for new_id in range(256, vocab_size):
+        if not stats:
+            break
+        pair = max(stats, key=stats.get)
+        del stats[pair]
+        merges[pair] = new_id
+        chunks = [merge(chunk, pair, new_id) for chunk in chunks]
+    return merges
+''',
+        "counts_distinct_chunks_once": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    if vocab_size < 256:
+        raise ValueError("vocab_size must be at least 256")
+    chunks = [list(c.encode("utf-8")) for c in dict.fromkeys(regex.findall(pattern, text))]
+    merges = {}
+    for new_id in range(256, vocab_size):
+        stats = {}
+        for chunk in chunks:
+            for pair, count in get_stats(chunk).items():
+                stats[pair] = stats.get(pair, 0) + count
+        if not stats:
+            break
+        pair = max(stats, key=stats.get)
+        merges[pair] = new_id
+        chunks = [merge(chunk, pair, new_id) for chunk in chunks]
+    return merges
+''',
+        "no_vocab_size_check": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    chunks = [list(c.encode("utf-8")) for c in regex.findall(pattern, text)]
+    merges = {}
+    for new_id in range(256, vocab_size):
+        stats = {}
+        for chunk in chunks:
+            for pair, count in get_stats(chunk).items():
+                stats[pair] = stats.get(pair, 0) + count
+        if not stats:
+            break
+        pair = max(stats, key=stats.get)
+        merges[pair] = new_id
+        chunks = [merge(chunk, pair, new_id) for chunk in chunks]
+    return merges
+''',
+    },
+    "encode": {
+        "merges_in_reverse_order": '''
+def encode(text, merges, pattern=GPT4_SPLIT_PATTERN):
+    ids = []
+    for chunk in regex.findall(pattern, text):
+        chunk_ids = list(chunk.encode("utf-8"))
+        for pair, new_id in reversed(list(merges.items())):
+            chunk_ids = merge(chunk_ids, pair, new_id)
+        ids.extend(chunk_ids)
+    return ids
+''',
+        "first_mergeable_pair_in_text": '''
+def encode(text, merges, pattern=GPT4_SPLIT_PATTERN):
+    ids = []
+    for chunk in regex.findall(pattern, text):
+        chunk_ids = list(chunk.encode("utf-8"))
+        while True:
+            pair = next((p for p in zip(chunk_ids, chunk_ids[1:]) if p in merges), None)
+            if pair is None:
+                break
+            chunk_ids = merge(chunk_ids, pair, merges[pair])
+        ids.extend(chunk_ids)
+    return ids
+''',
+        "ignores_pre_tokenization": '''
+def encode(text, merges, pattern=GPT4_SPLIT_PATTERN):
+    ids = list(text.encode("utf-8"))
+    while len(ids) >= 2:
+        stats = get_stats(ids)
+        pair = min(stats, key=lambda p: merges.get(p, float("inf")))
+        if pair not in merges:
+            break
+        ids = merge(ids, pair, merges[pair])
+    return ids
+''',
+        "single_pass_stops_early": '''
+def encode(text, merges, pattern=GPT4_SPLIT_PATTERN):
+    ids = []
+    for chunk in regex.findall(pattern, text):
+        chunk_ids = list(chunk.encode("utf-8"))
+        stats = get_stats(chunk_ids)
+        if stats:
+            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
+            if pair in merges:
+                chunk_ids = merge(chunk_ids, pair, merges[pair])
+        ids.extend(chunk_ids)
+    return ids
+''',
+        "encodes_latin1_not_utf8": '''
+def encode(text, merges, pattern=GPT4_SPLIT_PATTERN):
+    ids = []
+    for chunk in regex.findall(pattern, text):
+        chunk_ids = list(chunk.encode("latin-1", errors="replace"))
+        while len(chunk_ids) >= 2:
+            stats = get_stats(chunk_ids)
+            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
+            if pair not in merges:
+                break
+            chunk_ids = merge(chunk_ids, pair, merges[pair])
+        ids.extend(chunk_ids)
+    return ids
+''',
+    },
+    "decode": {
+        "decodes_each_token_separately": '''
+def decode(ids, vocab):
+    for i in ids:
+        if i not in vocab:
+            raise ValueError(f"token id {i} is not in the vocabulary")
+    return "".join(vocab[i].decode("utf-8", errors="replace") for i in ids)
+''',
+        "strict_utf8_raises": '''
+def decode(ids, vocab):
+    for i in ids:
+        if i not in vocab:
+            raise ValueError(f"token id {i} is not in the vocabulary")
+    return b"".join(vocab[i] for i in ids).decode("utf-8")
+''',
+        "ids_as_bytes_ignoring_merges": '''
+def decode(ids, vocab):
+    for i in ids:
+        if i not in vocab:
+            raise ValueError(f"token id {i} is not in the vocabulary")
+    return bytes(i % 256 for i in ids).decode("utf-8", errors="replace")
+''',
+        "unknown_id_key_error": '''
+def decode(ids, vocab):
+    return b"".join(vocab[i] for i in ids).decode("utf-8", errors="replace")
+''',
+        "unknown_id_silently_skipped": '''
+def decode(ids, vocab):
+    return b"".join(vocab[i] for i in ids if i in vocab).decode("utf-8", errors="replace")
+''',
+    },
+}
