@@ -1,4 +1,4 @@
-"""Sphinx extension for the course's book: serve MathJax from the site, not a CDN.
+"""Sphinx extension for the course's book: offline MathJax, and no duplicate scripts.
 
 The website must work offline (and the browser smoke test must see no failed
 requests), so the MathJax files come from the ``sphinx-mathjax-offline`` package on
@@ -9,6 +9,7 @@ metadata instead. Enabled in ``_config.yml`` under ``sphinx.extra_extensions``.
 
 from __future__ import annotations
 
+import re
 from importlib import metadata
 from pathlib import Path
 
@@ -34,8 +35,41 @@ def _copy_mathjax(app, exc) -> None:
         copy_asset(str(mathjax_dir()), str(Path(app.outdir) / "_static" / "mathjax"))
 
 
+INLINE_SCRIPT = re.compile(r"^\s*<script>[^<]*</script>\s*$")
+
+
+def dedupe_inline_scripts(html: str) -> str:
+    """Keep the first copy of each identical one-line inline ``<script>`` of a page.
+
+    With Jupyter Book 1 on Sphinx 7 some extensions' inline scripts appear twice in
+    every page, among them sphinx-thebe's ``const THEBE_JS_URL = ...``, and the browser
+    reports a SyntaxError for the second ``const``.
+
+    >>> dedupe_inline_scripts("<script>const a = 1;</script>\\n<p>x</p>\\n<script>const a = 1;</script>\\n")
+    '<script>const a = 1;</script>\\n<p>x</p>\\n'
+    """
+    seen, out = set(), []
+    for line in html.splitlines(keepends=True):
+        if INLINE_SCRIPT.match(line):
+            if line.strip() in seen:
+                continue
+            seen.add(line.strip())
+        out.append(line)
+    return "".join(out)
+
+
+def _dedupe_pages(app, exc) -> None:
+    if exc is None and app.builder.format == "html":
+        for page in Path(app.outdir).rglob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            fixed = dedupe_inline_scripts(text)
+            if fixed != text:
+                page.write_text(fixed, encoding="utf-8")
+
+
 def setup(app):
     mathjax_dir()  # fail early, with the install command, when the files are missing
     app.config.mathjax_path = "mathjax/tex-chtml.js"
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _dedupe_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
