@@ -115,8 +115,16 @@ def server(built_site):
 def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet):
     from selenium.webdriver.common.by import By
 
+    from selenium.webdriver.support.ui import WebDriverWait
+
     browser.get(f"{server}/{page}")
-    titles = [h.text for h in browser.find_elements(By.TAG_NAME, "h1") if h.is_displayed()]
+    WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def visible_titles(driver):
+        return [h.text for h in driver.find_elements(By.TAG_NAME, "h1") if h.is_displayed() and h.text]
+
+    WebDriverWait(browser, 20).until(visible_titles)
+    titles = visible_titles(browser)
     assert any(heading in t for t in titles), f"{page}: visible h1 headings are {titles}"
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, f"console errors on {page}: {errors}"
