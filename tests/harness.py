@@ -95,13 +95,17 @@ def _time_limit(seconds: float | None):
 class CellRun:
     passed: bool
     error: str = ""
+    graded: bool = True  # False: an ungraded cell, listed only when it failed (for diagnosis)
 
 
 def run_graded_cells(solution: Path, student: Path | None = None,
                      inject: dict[str, str] | None = None, *,
                      stop_after_last_graded: bool = False,
                      cell_timeout: float | None = None) -> dict[str, CellRun]:
-    """Execute a notebook as nbgrader's autograder would; return graded cell -> result.
+    """Execute a notebook as nbgrader's autograder would; return grade_id -> result.
+
+    Every graded test cell is in the result; ungraded cells appear only when they
+    failed, marked ``graded=False``, so that a broken set-up cell is visible.
 
     ``student`` defaults to the solution itself. ``inject`` maps a graded function's
     name to replacement source (a bug-zoo entry), executed right after the solution
@@ -145,6 +149,8 @@ def run_graded_cells(solution: Path, student: Path | None = None,
                     break
             if meta.get("grade") and not meta.get("solution"):
                 results[gid] = CellRun(passed=not error, error=error)
+            elif error:
+                results[gid or f"cell {index}"] = CellRun(passed=False, error=error, graded=False)
     finally:
         os.chdir(old_cwd)
         import matplotlib.pyplot as plt

@@ -136,3 +136,5 @@ def test_page_renders_without_console_errors(browser, server, page, heading, cod
         # Cell outputs were executed at build time and are on the page.
         outputs = browser.find_elements(By.CSS_SELECTOR, "div.cell_output")
         assert outputs, f"{page}: no executed cell outputs"
+        figures = browser.find_elements(By.CSS_SELECTOR, "div.cell_output img")
+        assert figures, f"{page}: no figure reached the page (a plot backend that draws nowhere?)"

@@ -28,6 +28,9 @@ def test_solution_full_marks_and_stub_zero_through_nbgrader(chapter, tmp_path):
     # The in-process runner agrees with nbgrader, cell by cell, on both notebooks.
     fast_solution = run_graded_cells(solution_path(chapter))
     fast_stub = run_graded_cells(solution_path(chapter), student=exercise_path(chapter))
+    ungraded_errors = {c: r.error for c, r in fast_solution.items() if not r.graded}
+    assert not ungraded_errors, f"cells of the solution of {chapter} fail in-process: {ungraded_errors}"
     for cell in graded:
-        assert fast_solution[cell].passed == (scores["solution"][cell][0] == scores["solution"][cell][1]), cell
-        assert fast_stub[cell].passed == (scores["stub"][cell][0] > 0), cell
+        assert fast_solution[cell].passed == (scores["solution"][cell][0] == scores["solution"][cell][1]), (
+            cell, fast_solution[cell].error)
+        assert fast_stub[cell].passed == (scores["stub"][cell][0] > 0), (cell, fast_stub[cell].error)

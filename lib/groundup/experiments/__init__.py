@@ -1,0 +1,66 @@
+"""Small CPU experiments for the chapters on attention (Part II).
+
+Each experiment is one module with a frozen dataclass config (its default size and
+a ``.small()`` size for the book build), ``run(config, progress=True)`` that returns
+a results dataclass, ``plot(results, out)`` with matplotlib, and a command line::
+
+    python -m groundup.experiments.recall [--full]         # attention vs a local window
+    python -m groundup.experiments.extrapolation [--full]  # position schemes past the training length
+
+Without ``--full`` the command runs the small size that the book uses.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+__all__ = ["seeded", "stopwatch", "threads", "save_figure"]
+
+
+@contextmanager
+def seeded(seed: int):
+    """Seed torch's global generator inside the block and restore its state after it."""
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(state)
+
+
+@contextmanager
+def threads(n: int | None):
+    """Run the block with ``n`` torch threads (None: leave the setting alone).
+
+    Models this small gain little from a second thread, and when the cores are shared
+    (a parallel test run, a book build) OpenMP threads that wait on each other can make
+    a step many times slower. The experiments therefore default to one thread.
+    """
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
+def stopwatch():
+    """``with stopwatch() as t: ...`` then ``t()`` is the seconds the block took."""
+    start = time.perf_counter()
+    end: list[float] = []
+    yield lambda: (end[0] if end else time.perf_counter()) - start
+    end.append(time.perf_counter())
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Save a matplotlib figure as a PNG (creating folders) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path

@@ -1,0 +1,121 @@
+"""The Part II experiments at a tiny size: structure, plots, and the recall result itself."""
+
+import math
+
+import pytest
+import torch
+
+from groundup.experiments import extrapolation, recall
+
+
+# --- recall ------------------------------------------------------------------------
+
+
+def test_recall_batches_hold_the_answer_far_back():
+    c = recall.RecallConfig.small()
+    x, y, pos = recall.make_recall_batch(c, 64, torch.Generator().manual_seed(0))
+    assert x.shape == (64, c.seq_len) and y.shape == pos.shape == (64,)
+    assert torch.all(c.seq_len - 1 - pos >= c.min_distance)
+    query_key = x[:, -1] - c.n_filler - c.n_keys * c.n_values
+    assert torch.all((0 <= query_key) & (query_key < c.n_keys))
+    pair = x[torch.arange(64), pos] - c.n_filler  # the pair token the answer needs
+    assert torch.equal(pair // c.n_values, query_key) and torch.equal(pair % c.n_values, y)
+    is_pair = (x >= c.n_filler) & (x < c.n_filler + c.n_keys * c.n_values)
+    assert torch.all(is_pair.sum(1) == c.n_pairs)
+    assert not is_pair[:, -c.window:].any()  # model (b)'s window holds no pair at all
+    with pytest.raises(ValueError, match="n_keys"):
+        recall.RecallConfig(n_pairs=9, n_keys=8)
+
+
+@pytest.fixture(scope="module")
+def recall_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("recall") / "recall.png"
+    results = recall.main(["--tiny", "--out", str(out)])  # the command line, at the test size
+    return results, out
+
+
+def test_recall_attention_beats_a_local_window(recall_results):
+    results, _ = recall_results
+    c = results.config
+    assert set(results.accuracy) == {"attention", "window"}
+    assert results.chance == pytest.approx(1 / c.n_values)
+    # Seeded; measured 1.00 vs 0.125 (chance 0.125). Margins allow other BLAS builds.
+    assert results.accuracy["attention"] >= 0.9
+    assert results.accuracy["window"] <= results.chance + 0.1
+    # The attention model's query looks at the pair it needs.
+    n = len(results.pair_position)
+    assert results.attention.shape == (n, c.seq_len)
+    torch.testing.assert_close(results.attention.sum(1), torch.ones(n))
+    on_pair = results.attention[torch.arange(n), results.pair_position]
+    assert on_pair.mean() > 0.5
+    assert len(results.head_on_pair) == c.n_head and len(results.heads_shown) == len(results.correct) == n
+    assert results.best_head_on_pair > 0.5
+
+
+def test_recall_results_structure_and_plot(recall_results):
+    results, png = recall_results
+    assert len(results.curves["attention"]) == len(results.curve_steps) == len(results.curves["window"])
+    assert results.curve_steps[-1] == results.config.steps
+    assert results.n_params > 0 and results.seconds > 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_recall_models_share_parameters_and_differ_only_in_the_mask():
+    c = recall.RecallConfig.tiny()
+    a, b = recall.RecallModel(c), recall.RecallModel(c, window=c.window)
+    assert [p.shape for p in a.parameters()] == [p.shape for p in b.parameters()]
+    b.load_state_dict(a.state_dict())
+    x, _, _ = recall.make_recall_batch(c, 4, torch.Generator().manual_seed(0))
+    assert not torch.allclose(a(x), b(x))
+    x_short = x[:, -c.window:]  # with no more than `window` tokens the band hides nothing
+    torch.testing.assert_close(a(x_short), b(x_short))
+
+
+# --- extrapolation ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def extrapolation_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("extrapolation") / "extrapolation.png"
+    results = extrapolation.main(["--tiny", "--out", str(out)])
+    return results, out
+
+
+def test_extrapolation_results_structure(extrapolation_results):
+    results, png = extrapolation_results
+    c = results.config
+    T, L = c.block_size, c.block_size * c.eval_factor
+    assert list(results.loss_by_position) == list(c.schemes)
+    for kind, curve in results.loss_by_position.items():
+        assert len(curve) == L
+        assert len(results.train_loss[kind]) == c.steps
+        finite = [v for v in curve if not math.isnan(v)]
+        assert all(0 < v < 10 for v in finite)
+        if kind == "learned":
+            assert len(finite) == T and all(math.isnan(v) for v in curve[T:])
+            assert "fails outright" in results.notes[kind]
+        else:
+            assert len(finite) == L
+    bands = results.band_means()
+    assert math.isnan(bands["learned"]["[T,2T)"]) and not math.isnan(bands["alibi"]["[2T,4T)"])
+    assert set(results.context_means()["rope"]) == {T, 2 * T, 4 * T}
+    assert "| alibi |" in extrapolation.format_table(results)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_extrapolation_loss_by_position_is_the_loss_of_a_shorter_window():
+    """Causal attention: the loss at position p of a long window is that of a window of length p+1."""
+    c = extrapolation.ExtrapolationConfig.tiny()
+    with torch.no_grad():
+        for kind in ("sinusoidal", "rope", "alibi"):
+            torch.manual_seed(0)
+            model = extrapolation.TinyCausalLM(30, c, kind).eval()
+            x = torch.randint(30, (2, 4 * c.block_size))
+            torch.testing.assert_close(model(x)[:, : c.block_size], model(x[:, : c.block_size]), atol=1e-5, rtol=1e-5)
+
+
+def test_learned_positions_refuse_to_run_past_the_window():
+    c = extrapolation.ExtrapolationConfig.tiny()
+    model = extrapolation.TinyCausalLM(30, c, "learned")
+    with pytest.raises(ValueError, match="cannot go past the training window"):
+        model(torch.zeros(1, c.block_size + 1, dtype=torch.long))
