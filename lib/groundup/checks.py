@@ -59,6 +59,12 @@ def expect_close(got: Any, expected: Any, *, call: str, atol: float = 1e-5,
         fail(f"{call} returned shape {tuple(got_t.shape)}, expected {tuple(exp_t.shape)}.",
              hint or "a reshape/transpose over the wrong axes, or a reduction over the wrong dim.")
     got_f, exp_f = got_t.double(), exp_t.double()
+    bad = ~torch.isfinite(got_f) & torch.isfinite(exp_f)
+    if bad.any():
+        where = tuple(int(i) for i in torch.nonzero(bad)[0])
+        fail(f"{call} returned {got_f[where].item()} at index {where}, where the reference is finite "
+             f"({exp_f[where].item():.4g}).",
+             hint or "an overflow (exp of a large number?) or a division by zero.")
     if not torch.allclose(got_f, exp_f, atol=atol, rtol=rtol, equal_nan=False):
         diff = (got_f - exp_f).abs()
         where = tuple(int(i) for i in torch.nonzero(diff == diff.max())[0]) if diff.numel() else ()

@@ -237,8 +237,6 @@ def plot(results: ExtrapolationResults, out=None, smooth: int = 4):
     import matplotlib
 
     if out is None or isinstance(out, (str, Path)):
-        if isinstance(out, (str, Path)):
-            matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(9, 4.5))

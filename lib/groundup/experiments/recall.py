@@ -252,8 +252,6 @@ def plot(results: RecallResults, out=None):
     import matplotlib.patches
 
     if out is None or isinstance(out, (str, Path)):
-        if isinstance(out, (str, Path)):
-            matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1, 2]}, layout="constrained")
