@@ -234,8 +234,6 @@ def plot(results: ExtrapolationResults, out=None, smooth: int = 4):
     ``out``: None (return the figure), a path (also save a PNG there), or a matplotlib Axes.
     ``smooth``: running mean over this many positions (per-position losses are noisy).
     """
-    import matplotlib
-
     if out is None or isinstance(out, (str, Path)):
         import matplotlib.pyplot as plt
 
