@@ -33,7 +33,7 @@ book: venv
 	@echo "Open _build/html/index.html"
 
 test: venv
-	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -n $(JOBS)
 
 test-fast: venv
 	$(PY) -m pytest -m "not slow and not browser" -n $(JOBS)

@@ -2,6 +2,7 @@
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -13,24 +14,37 @@ import pytest
 
 from harness import ROOT
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
+pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
-    """Build the book once, as `make book` does (-W -n --keep-going), into a temporary folder."""
-    out = tmp_path_factory.mktemp("book")
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(out)],
-                          capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
-    return proc, out / "_build" / "html"
+    """Build the book once per test run, as `make book` does (-W -n --keep-going).
+
+    pytest-xdist workers share the build: the first to arrive builds under a file lock
+    in the run's common temporary folder, the others wait and reuse it.
+    """
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker has its own base (.../pytest-N/popen-gw0); the run's is its parent.
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out, result = shared / "book", shared / "book-result.json"
+    with FileLock(str(shared / "book.lock")):
+        if not result.exists():
+            jb = Path(sys.executable).parent / "jupyter-book"
+            proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going",
+                                   "--path-output", str(out)],
+                                  capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+            result.write_text(json.dumps({"returncode": proc.returncode, "log": proc.stdout + proc.stderr}))
+    built = json.loads(result.read_text())
+    return built["returncode"], built["log"], out / "_build" / "html"
 
 
 def test_book_builds_with_zero_warnings(built_site):
-    proc, html = built_site
-    log = proc.stdout + proc.stderr
+    returncode, log, html = built_site
     warnings = [line for line in log.splitlines() if "WARNING" in line and "Kernel is running over TCP" not in line]
-    assert proc.returncode == 0, f"jupyter-book build failed:\n{log[-5000:]}"
+    assert returncode == 0, f"jupyter-book build failed:\n{log[-5000:]}"
     assert not warnings, "the build printed warnings:\n" + "\n".join(warnings)
     assert (html / "index.html").exists()
 
@@ -38,7 +52,7 @@ def test_book_builds_with_zero_warnings(built_site):
 def test_every_page_in_the_toc_is_built(built_site):
     import yaml
 
-    _, html = built_site
+    *_, html = built_site
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [toc["root"]]
     for part in toc["parts"]:
@@ -52,7 +66,7 @@ def test_every_page_in_the_toc_is_built(built_site):
 def test_exercise_pages_have_a_colab_button(built_site):
     import yaml
 
-    _, html = built_site
+    *_, html = built_site
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
     repo = url.removeprefix("https://github.com/")
     for page in (html / "exercises").glob("*/*.html"):
@@ -67,7 +81,7 @@ def chromium_paths():
     return browser, driver
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     browser_path, driver_path = chromium_paths()
     if not (browser_path and driver_path):
@@ -92,9 +106,9 @@ def browser():
     driver.quit()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(built_site):
-    _, html = built_site
+    *_, html = built_site
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -111,6 +125,7 @@ def server(built_site):
 @pytest.mark.parametrize("page,heading,code_snippet", [
     ("index.html", "Ground Up", None),
     ("chapters/ch01_tokens.html", "Tokens", "def get_stats"),
+    ("chapters/ch03_attention.html", "Attention", "def scaled_dot_product_attention"),
 ])
 def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet):
     from selenium.webdriver.common.by import By
