@@ -1,0 +1,19 @@
+"""Training a GPT (Chapter 6): config, data, optimizer, loop, checkpoints, DDP.
+
+Modules, bottom-up: ``config`` (TrainConfig + presets), ``data`` (token files and random
+windows), ``optim`` (AdamW groups, LR schedule), ``monitor`` (MFU, NaN guard, plot),
+``checkpoint`` (exact resume), ``dist`` (DDP), ``loop`` (train_step, evaluate, train),
+``cli`` (``python -m groundup.train`` / ``groundup-train``).
+"""
+from groundup.train.cli import main
+from groundup.train.config import PRESETS, TrainConfig
+from groundup.train.data import CharVocab, DataMeta, RandomWindows, load_tokens, prepare
+from groundup.train.loop import TrainResult, evaluate, train, train_step
+from groundup.train.monitor import PEAK_TFLOPS, NonFiniteLossError, device_peak_flops, mfu, plot_history
+from groundup.train.optim import get_lr, make_optimizer, param_groups
+
+__all__ = [
+    "main", "PRESETS", "TrainConfig", "CharVocab", "DataMeta", "RandomWindows", "load_tokens", "prepare",
+    "TrainResult", "evaluate", "train", "train_step", "PEAK_TFLOPS", "NonFiniteLossError",
+    "device_peak_flops", "mfu", "plot_history", "get_lr", "make_optimizer", "param_groups",
+]
