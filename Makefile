@@ -45,7 +45,9 @@ exercises: venv
 	$(PY) -m groundup.course generate
 
 benchmarks: venv
-	$(PY) -m benchmarks.tokenizer
+	$(PY) -m benchmarks.tokenizer --no-naive
+	$(PY) -m benchmarks.attention
+	$(PY) -m benchmarks.train_cpu
 
 clean:
 	rm -rf _build gradebook.db .pytest_cache
