@@ -64,3 +64,20 @@ def save_figure(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     return path
+
+
+def parse_size(argv: list[str] | None, doc: str, default_out: str, config_cls):
+    """The experiments' shared command line: ``--full`` / ``--tiny`` / ``--out``.
+
+    Returns ``(config, out, tiny)``: ``config_cls()`` for ``--full``, ``config_cls.tiny()`` for
+    ``--tiny`` (what the unit tests run) and ``config_cls.small()`` (the book's size) otherwise.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="run the default size (minutes) instead of the small one")
+    parser.add_argument("--out", default=default_out, help="where to save the plot (PNG)")
+    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke test (what the unit tests run)")
+    args = parser.parse_args(argv)
+    config = config_cls.tiny() if args.tiny else config_cls() if args.full else config_cls.small()
+    return config, args.out, args.tiny

@@ -41,7 +41,6 @@ Inside the training window RoPE is the best of the four.
 
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from groundup.attention import MultiHeadAttention
-from groundup.experiments import save_figure, seeded, stopwatch, threads
+from groundup.experiments import parse_size, save_figure, seeded, stopwatch, threads
 from groundup.positions import PositionScheme, build_positions
 
 __all__ = [
@@ -278,19 +277,14 @@ def format_table(results: ExtrapolationResults) -> str:
 
 
 def main(argv: list[str] | None = None) -> ExtrapolationResults:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="run the default size (minutes) instead of the small one")
-    parser.add_argument("--out", default="extrapolation.png", help="where to save the plot (PNG)")
-    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke test (what the unit tests run)")
-    args = parser.parse_args(argv)
-    config = ExtrapolationConfig.tiny() if args.tiny else ExtrapolationConfig() if args.full else ExtrapolationConfig.small()
-    results = run(config, progress=not args.tiny)
+    config, out, tiny = parse_size(argv, __doc__, "extrapolation.png", ExtrapolationConfig)
+    results = run(config, progress=not tiny)
     print(f"config: {asdict(config)}")
     print(f"vocabulary: {results.vocab_size} characters; mean loss (nats/char) by position band, T={config.block_size}:")
     print(format_table(results))
     for kind, note in results.notes.items():
         print(f"{kind}: {note}")
-    print(f"total time: {sum(results.seconds.values()):.1f} s; plot saved to {save_figure(plot(results), args.out)}")
+    print(f"total time: {sum(results.seconds.values()):.1f} s; plot saved to {save_figure(plot(results), out)}")
     return results
 
 

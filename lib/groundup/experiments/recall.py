@@ -42,7 +42,6 @@ hardest at the needed pair puts about 0.9 of its attention on it.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,7 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from groundup.attention import MultiHeadAttention, banded_causal_mask
-from groundup.experiments import save_figure, seeded, stopwatch, threads
+from groundup.experiments import parse_size, save_figure, seeded, stopwatch, threads
 
 __all__ = ["RecallConfig", "RecallResults", "make_recall_batch", "RecallModel", "run", "plot", "main"]
 
@@ -287,13 +286,8 @@ def plot(results: RecallResults, out=None):
 
 
 def main(argv: list[str] | None = None) -> RecallResults:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="run the default size (a few minutes) instead of the small one")
-    parser.add_argument("--out", default="recall.png", help="where to save the plot (PNG)")
-    parser.add_argument("--tiny", action="store_true", help="a seconds-long smoke test (what the unit tests run)")
-    args = parser.parse_args(argv)
-    config = RecallConfig.tiny() if args.tiny else RecallConfig() if args.full else RecallConfig.small()
-    results = run(config, progress=not args.tiny)
+    config, out, tiny = parse_size(argv, __doc__, "recall.png", RecallConfig)
+    results = run(config, progress=not tiny)
     print(f"config: {asdict(config)}")
     print(f"parameters per model: {results.n_params:,}")
     for name, acc in results.accuracy.items():
@@ -302,7 +296,7 @@ def main(argv: list[str] | None = None) -> RecallResults:
     per_head = ", ".join(f"{a:.2f}" for a in results.head_on_pair)
     print(f"mean attention of the query on the needed pair, per head of (a): {per_head}; "
           f"in the head that looks hardest, per example: {results.best_head_on_pair:.2f}")
-    print(f"time: {results.seconds:.1f} s; plot saved to {save_figure(plot(results), args.out)}")
+    print(f"time: {results.seconds:.1f} s; plot saved to {save_figure(plot(results), out)}")
     return results
 
 
