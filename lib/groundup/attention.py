@@ -163,11 +163,9 @@ def scaled_dot_product_attention(
         # A row with every key masked would be softmax(-inf, ..., -inf) = NaN: give it
         # zero weights instead (that is what F.scaled_dot_product_attention does).
         # (detach: only a yes/no per row, so autograd need not keep the scores for it)
+        # No data-dependent Python branch here, so meta tensors and torch.compile still work.
         dead = scores.detach().amax(dim=-1, keepdim=True) == float("-inf")  # (..., T_q, 1)
-        if dead.any():
-            scores = scores.masked_fill(dead, 0.0)
-        else:
-            dead = None  # the usual case: skip the two extra passes
+        scores = scores.masked_fill(dead, 0.0)
     weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), each row sums to 1
     if dead is not None:
         weights = weights.masked_fill(dead, 0.0)
