@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from groundup.course import nbgrader_env
+from groundup.course import assignments, nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -35,7 +35,7 @@ EXERCISES = ROOT / "exercises"
 
 def chapters() -> list[str]:
     """Chapter ids with a solution notebook: ``solutions/<id>/<id>.ipynb``."""
-    return sorted(p.parent.name for p in SOLUTIONS.glob("*/*.ipynb") if p.stem == p.parent.name)
+    return assignments(ROOT)
 
 
 def solution_path(chapter: str) -> Path:

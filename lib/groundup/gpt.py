@@ -26,9 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from groundup.attention import MultiHeadAttention
-from groundup.positions import PositionScheme, build_positions
-
-POSITION_KINDS = ("learned", "sinusoidal", "rope", "alibi", "none")
+from groundup.positions import POSITION_KINDS, PositionScheme, build_positions
 
 
 # ----------------------------------------------------------------------------- config
