@@ -130,7 +130,7 @@ def throughput(device: str, small: bool, steps: int, warmup: int, batch: int, co
         if device_type == "cuda":
             results[name]["peak_mem_gb"] = torch.cuda.max_memory_allocated() / 1e9
             torch.cuda.reset_peak_memory_stats()
-        del model, raw, opt
+        model = raw = opt = None  # free the memory before the next model
         if device_type == "cuda":
             torch.cuda.empty_cache()
     results["ratio_ours_over_hf_tokens_per_s"] = results["ours"]["tokens_per_s"] / results["transformers"]["tokens_per_s"]

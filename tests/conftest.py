@@ -12,3 +12,5 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("MKL_NUM_THREADS", "1")
 # The harness module sits beside the tests.
 sys.path.insert(0, str(Path(__file__).parent))
+
+from localhttp import data_sandbox, server  # noqa: E402,F401  (fixtures for every test file)

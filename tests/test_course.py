@@ -1,6 +1,5 @@
 """Instructor tooling: a broken notebook in a class's submissions loses nobody's grade."""
 
-import json
 import shutil
 
 import nbformat

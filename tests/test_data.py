@@ -8,17 +8,15 @@ lookup is made to fail.
 import collections
 import doctest
 import hashlib
-import http.server
 import logging
 import os
 import socket
 import string
 import subprocess
 import sys
-import threading
-import types
 
 import pytest
+from localhttp import serve
 
 from groundup import data
 from groundup.data import (
@@ -51,52 +49,8 @@ def _sha(text: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
-    """Private registry, cache in tmp_path, and no proxy between us and 127.0.0.1."""
-    monkeypatch.setattr(data, "_REGISTRY", dict(data._REGISTRY))
-    monkeypatch.setenv("GROUNDUP_CACHE", str(tmp_path / "default-cache"))
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def server():
-    """An HTTP server on 127.0.0.1 that serves `routes` and counts requests per path.
-
-    routes[path] = (status, body, content_length); content_length larger than the
-    body makes the server promise more bytes than it sends, then hang up.
-    """
-    routes, hits = {}, collections.Counter()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits[self.path] += 1
-            status, body, length = routes.get(self.path, (404, b"not found", None))
-            self.send_response(status)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(body) if length is None else length))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield types.SimpleNamespace(base=base, routes=routes, hits=hits)
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
-
-
-def _serve(server, path, body, status=200, length=None):
-    server.routes[path] = (status, body, length)
-    return server.base + path
+def _isolated(data_sandbox):
+    """Every test here: private registry, cache in tmp_path, no proxy before 127.0.0.1."""
 
 
 def _register_good(name="demo_text"):
@@ -261,7 +215,7 @@ def test_dataset_rejects_bad_fields_with_a_reason(field, value, match):
 
 def test_fetch_downloads_verifies_and_caches(server, tmp_path):
     _register_good()
-    url = _serve(server, "/good.txt", GOOD)
+    url = serve(server, "/good.txt", GOOD)
     cache = _cache(tmp_path)
     path = fetch("demo_text", cache, url=url, progress=True)
     assert path == cache / "demo_text.txt"
@@ -275,14 +229,14 @@ def test_fetch_downloads_verifies_and_caches(server, tmp_path):
 
 def test_fetch_uses_the_default_cache_dir(server):
     _register_good()
-    path = fetch("demo_text", url=_serve(server, "/good.txt", GOOD), progress=False)
+    path = fetch("demo_text", url=serve(server, "/good.txt", GOOD), progress=False)
     assert path.parent == data.default_cache_dir()
     assert path.read_bytes() == GOOD
 
 
 def test_a_cached_file_that_changed_is_downloaded_again(server, tmp_path):
     _register_good()
-    url = _serve(server, "/good.txt", GOOD)
+    url = serve(server, "/good.txt", GOOD)
     cache = _cache(tmp_path)
     path = fetch("demo_text", cache, url=url, progress=False)
     path.write_bytes(GOOD[:-1] + b"!")
@@ -296,7 +250,7 @@ def test_a_corrupted_download_raises_and_leaves_nothing(server, tmp_path):
     bad[1000:1004] = b"XXXX"  # same length, four bytes changed
     cache = _cache(tmp_path)
     with pytest.raises(ChecksumError) as info:
-        fetch("demo_text", cache, url=_serve(server, "/bad.txt", bytes(bad)), progress=False)
+        fetch("demo_text", cache, url=serve(server, "/bad.txt", bytes(bad)), progress=False)
     msg = str(info.value)
     got = hashlib.sha256(bytes(bad)).hexdigest()
     assert "'demo_text'" in msg and GOOD_SHA in msg and got in msg
@@ -309,7 +263,7 @@ def test_a_truncated_file_raises_and_leaves_nothing(server, tmp_path):
     _register_good()
     cache = _cache(tmp_path)
     with pytest.raises(ChecksumError) as info:
-        fetch("demo_text", cache, url=_serve(server, "/short.txt", GOOD[:30_000]),
+        fetch("demo_text", cache, url=serve(server, "/short.txt", GOOD[:30_000]),
               progress=False)
     msg = str(info.value)
     assert "'demo_text'" in msg and "30,000 of the expected 65,536 bytes" in msg
@@ -320,7 +274,7 @@ def test_a_truncated_file_raises_and_leaves_nothing(server, tmp_path):
 def test_a_connection_that_breaks_mid_file_raises_and_leaves_nothing(server, tmp_path):
     _register_good()
     cache = _cache(tmp_path)
-    url = _serve(server, "/cut.txt", GOOD[:20_000], length=len(GOOD))  # promises 64 KiB
+    url = serve(server, "/cut.txt", GOOD[:20_000], length=len(GOOD))  # promises 64 KiB
     with pytest.raises(ChecksumError) as info:
         fetch("demo_text", cache, url=url, progress=True)
     msg = str(info.value)
@@ -336,7 +290,7 @@ def test_a_connection_that_breaks_mid_file_raises_and_leaves_nothing(server, tmp
 def test_an_http_error_names_the_status_and_the_url(server, tmp_path, status, hint):
     _register_good()
     cache = _cache(tmp_path)
-    url = _serve(server, "/gone.txt", b"oops", status=status)
+    url = serve(server, "/gone.txt", b"oops", status=status)
     with pytest.raises(HTTPStatusError) as info:
         fetch("demo_text", cache, url=url, progress=False)
     msg = str(info.value)
@@ -396,7 +350,7 @@ def test_a_missing_cache_dir_is_created_and_a_failure_leaves_no_file(server, tmp
     with pytest.raises(HTTPStatusError):
         fetch("demo_text", cache, url=server.base + "/nothing-here", progress=False)
     assert not cache.exists() or list(cache.iterdir()) == []
-    assert fetch("demo_text", cache, url=_serve(server, "/g.txt", GOOD),
+    assert fetch("demo_text", cache, url=serve(server, "/g.txt", GOOD),
                  progress=False).read_bytes() == GOOD
 
 
@@ -410,7 +364,7 @@ def test_load_text_refuses_binary_with_a_reason(server, tmp_path):
     blob = bytes(range(256)) * 4
     register(Dataset("demo_blob", "https://example.invalid/b.bin",
                      hashlib.sha256(blob).hexdigest(), "b.bin", "Bytes.", len(blob)))
-    url = _serve(server, "/b.bin", blob)
+    url = serve(server, "/b.bin", blob)
     with pytest.raises(DatasetError, match="'demo_blob'.*not utf-8 text"):
         load_text("demo_blob", tmp_path, url=url, progress=False)
     assert fetch("demo_blob", tmp_path, url=url, progress=False).read_bytes() == blob

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import pickle
 
@@ -337,3 +338,81 @@ def test_docstring_examples(module: str):
 
     result = doctest.testmod(importlib.import_module(f"groundup.tokenizer.{module}"))
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- GPT-2 (r50k_base)
+
+
+def test_gpt2_download_is_pinned_like_tiktokens(monkeypatch):
+    """Our registry entry for GPT-2's ranks names tiktoken's URL and SHA-256, and our
+    pattern and special token are tiktoken's (read from tiktoken_ext without downloading)."""
+    from tiktoken_ext import openai_public
+
+    from groundup.data import get_dataset
+    from groundup.tokenizer import GPT2_SHA256
+
+    asked = {}
+
+    def fake_load(url, expected_hash=None):
+        asked.update(url=url, sha256=expected_hash)
+        return {i.to_bytes(3, "big"): i for i in range(50_256)}  # r50k's size; contents unused
+
+    monkeypatch.setattr(openai_public, "load_tiktoken_bpe", fake_load)
+    spec = openai_public.r50k_base()
+    entry = get_dataset("r50k_base")
+    assert (entry.url, entry.sha256) == (asked["url"], asked["sha256"]) and GPT2_SHA256 == entry.sha256
+    assert spec["pat_str"] == R50K_PATTERN
+    assert spec["special_tokens"] == {"<|endoftext|>": 50_256} and spec["explicit_n_vocab"] == 50_257
+
+
+@pytest.fixture
+def small_r50k(tmp_path) -> tuple[bytes, dict[bytes, int]]:
+    """A ranks file in r50k's format: cl100k's first 3,000 ranks (all 256 bytes, out of byte
+    order as in r50k, and every merge they need), in place of the 1 MB download."""
+    full = read_tiktoken_ranks(cl100k_path())
+    ranks = {token: rank for token, rank in full.items() if rank < 3_000}
+    body = "".join(f"{base64.b64encode(t).decode()} {r}\n" for t, r in sorted(ranks.items(), key=lambda kv: kv[1]))
+    return body.encode(), ranks
+
+
+def test_load_gpt2_downloads_once_verifies_and_encodes_like_tiktoken(server, small_r50k, corpus):
+    import hashlib
+
+    from localhttp import serve
+
+    from groundup.data import Dataset, register
+    from groundup.tokenizer import load_gpt2
+
+    body, ranks = small_r50k
+    register(Dataset("r50k_base", serve(server, "/r50k_base.tiktoken", body), hashlib.sha256(body).hexdigest(),
+                     "r50k_base.tiktoken", "r50k format, served from 127.0.0.1", len(body)), replace=True)
+    tok = load_gpt2(progress=False)
+    ref = tiktoken.Encoding(name="r50k-test", pat_str=R50K_PATTERN, mergeable_ranks=ranks,
+                            special_tokens={"<|endoftext|>": len(ranks)})
+    assert tok.vocab_size == ref.n_vocab == 3_001
+    text = corpus[:150_000]
+    assert tok.encode_ordinary(text) == ref.encode_ordinary(text)
+    for s in ADVERSARIAL:
+        assert tok.encode(s) == ref.encode(s) and tok.decode(tok.encode(s)) == s
+    s = "first story.<|endoftext|>Second story."
+    assert tok.encode(s, allowed_special="all") == ref.encode(s, allowed_special="all")
+    assert len(tok.encode(s, allowed_special="all")) == len(tok.encode_ordinary("first story.Second story.")) + 1
+    load_gpt2(progress=False)
+    assert server.hits["/r50k_base.tiktoken"] == 1  # the second load read the cache
+
+
+def test_load_gpt2_refuses_a_changed_download_and_a_wrong_local_copy(server, small_r50k, tmp_path):
+    from localhttp import serve
+
+    from groundup.data import ChecksumError, get_dataset
+    from groundup.tokenizer import load_gpt2
+
+    body, _ = small_r50k
+    with pytest.raises(ChecksumError, match="SHA-256 mismatch.*not kept"):
+        load_gpt2(url=serve(server, "/r50k_base.tiktoken", body), progress=False)  # real digest, other bytes
+    assert not list(tmp_path.rglob("r50k_base.tiktoken"))
+    copy = tmp_path / "copy.tiktoken"
+    copy.write_bytes(body)
+    with pytest.raises(ValueError, match=f"expected {get_dataset('r50k_base').sha256}"):
+        load_gpt2(copy)
+    assert load_gpt2(copy, sha256=None).vocab_size == 3_001

@@ -1,6 +1,7 @@
 """groundup.train: config validation, data files, LR schedule, exact resume, NaN guard, DDP."""
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import hashlib
@@ -50,6 +51,11 @@ def test_presets_are_valid_and_gpt2_reaches_half_a_million_tokens():
     gpt2.validate(cuda_available=True)
     assert gpt2.tokens_per_step() == 524_288 and gpt2.block_size == 1024
     assert (gpt2.dtype, gpt2.compile, gpt2.model.n_layer) == ("bfloat16", True, 12)
+    # GPT-2's own tokenizer, 50,257 ids padded to 50,304: GPT-2 small's 124M parameters.
+    vocab = -(-50_257 // gpt2.vocab_multiple) * gpt2.vocab_multiple
+    with torch.device("meta"):
+        n = GPT(dataclasses.replace(gpt2.model, vocab_size=vocab)).num_params(non_embedding=False)
+    assert (gpt2.tokenizer, vocab, n) == ("gpt2", 50_304, 124_439_808 + 47 * 768)
     t4 = TrainConfig.preset("colab-t4")
     t4.validate(cuda_available=True)
     assert (t4.dtype, t4.compile) == ("float16", False)
@@ -77,6 +83,8 @@ def test_overrides_parse_by_field_type():
     (dict(dtype="half"), ["dtype must be one of"]),
     (dict(min_lr=1.0, lr=0.1), ["min_lr <= lr"]),
     (dict(device="cuda"), ["no CUDA GPU"]),
+    (dict(tokenizer="gpt-2"), ["tokenizer must be", "'gpt-2'"]),
+    (dict(tokenizer="bpe:100"), ["bpe:100", "vocab_size >= 256"]),
 ])
 def test_validation_names_the_problem(kw, words):
     cfg = dataclasses.replace(TrainConfig.preset("cpu-tiny"), **kw)
@@ -236,11 +244,100 @@ def test_download_corpus_through_groundup_data(tmp_path, monkeypatch):
     assert meta.n_train + meta.n_val == len(TEXT)
 
 
-def test_unpinned_tinystories_says_what_to_do():
-    from groundup.train.data import load_corpus
+def test_prepare_gpt2_matches_tiktoken_and_decodes(tmp_path, corpus, server):
+    """tokenizer="gpt2" downloads GPT-2's ranks through groundup.data (here a small file in
+    r50k's format from 127.0.0.1) and writes the ids tiktoken gives, as uint16."""
+    tiktoken = pytest.importorskip("tiktoken")
+    from localhttp import serve
 
-    with pytest.raises(ValueError, match="not pinned.*data=/path/to/TinyStoriesV2-GPT4-train.txt"):
-        load_corpus("tinystories")
+    from groundup import data as gdata
+    from groundup.tokenizer import GPT2_SPLIT_PATTERN, read_tiktoken_ranks
+    from groundup.tokenizer.tiktoken_compat import cl100k_path
+    from groundup.train.data import load_decoder
+
+    ranks = {t: r for t, r in read_tiktoken_ranks(cl100k_path()).items() if r < 1_000}
+    body = "".join(f"{base64.b64encode(t).decode()} {r}\n" for t, r in ranks.items()).encode()
+    gdata.register(gdata.Dataset("r50k_base", serve(server, "/r50k.tiktoken", body), hashlib.sha256(body).hexdigest(),
+                                 "r50k_base.tiktoken", "test ranks", len(body)), replace=True)
+    meta = prepare(str(corpus), "gpt2", tmp_path / "d", chunk_chars=1000)
+    ids = np.concatenate([load_tokens(meta, "train"), load_tokens(meta, "val")])
+    ref = tiktoken.Encoding(name="t", pat_str=GPT2_SPLIT_PATTERN, mergeable_ranks=ranks,
+                            special_tokens={"<|endoftext|>": 1_000})
+    assert meta.dtype == "uint16" and meta.vocab_size == 1_001
+    assert ids.tolist() == ref.encode_ordinary(TEXT) and load_decoder(meta.folder)(ids.tolist()) == TEXT
+
+
+# --- TinyStories: the digest comes from the Hub's Git LFS pointer ------------------------
+STORIES = "Once upon a time, there was a little fox.\n<|endoftext|>\nTom had a red ball.\n" * 50
+STORIES_FILE = "TinyStoriesV2-GPT4-valid.txt"
+
+
+def _pointer(body: bytes, size: int | None = None) -> bytes:
+    sha = hashlib.sha256(body).hexdigest()
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha}\nsize {size or len(body)}\n".encode()
+
+
+@pytest.fixture
+def hub(server, monkeypatch):
+    """A fake Hugging Face Hub on 127.0.0.1, and TinyStories' valid file recorded at STORIES' size."""
+    from groundup.train import corpora
+
+    monkeypatch.setenv("HF_ENDPOINT", server.base)
+    monkeypatch.setitem(corpora.TINYSTORIES_FILES, "tinystories_valid", (STORIES_FILE, len(STORIES.encode())))
+    repo = "/datasets/roneneldan/TinyStories"
+    return lambda pointer, body: (server.routes.update({
+        f"{repo}/raw/main/{STORIES_FILE}": (200, pointer, None), f"{repo}/resolve/main/{STORIES_FILE}": (200, body, None),
+    }), server)[1]
+
+
+def test_tinystories_downloads_checked_against_the_hubs_digest(hub, data_sandbox):
+    from groundup import data as gdata
+    from groundup.train.corpora import load_corpus
+
+    server = hub(_pointer(STORIES.encode()), STORIES.encode())
+    assert load_corpus("tinystories_valid", progress=False) == STORIES
+    assert gdata.get_dataset("tinystories_valid").sha256 == hashlib.sha256(STORIES.encode()).hexdigest()
+    assert (data_sandbox / STORIES_FILE).read_text() == STORIES
+    assert sum(server.hits.values()) == 2  # the pointer, then the file
+
+
+@pytest.mark.parametrize("case, error, words", [
+    ("changed upstream", "DatasetError", ["has 999 bytes", "changed upstream", "data=/path/to/" + STORIES_FILE]),
+    ("not a pointer", "DatasetError", ["not a Git LFS pointer", "<!doctype html>", "data=/path/to/"]),
+    ("altered bytes", "ChecksumError", ["SHA-256 mismatch", "not kept"]),
+    ("missing", "HTTPStatusError", ["HTTP 404", "data=/path/to/"]),
+])
+def test_tinystories_refuses_what_it_cannot_verify(hub, data_sandbox, case, error, words):
+    from groundup import data as gdata
+    from groundup.train.corpora import load_corpus
+
+    good = STORIES.encode()
+    pointer, body = {
+        "changed upstream": (_pointer(good, size=999), good),
+        "not a pointer": (b"<!doctype html><html>Sign in</html>", good),
+        "altered bytes": (_pointer(good), good.replace(b"fox", b"cat")),
+        "missing": (None, good),
+    }[case]
+    server = hub(pointer, body)
+    if pointer is None:
+        server.routes.pop(f"/datasets/roneneldan/TinyStories/raw/main/{STORIES_FILE}")
+    with pytest.raises(getattr(gdata, error)) as e:
+        load_corpus("tinystories_valid", progress=False)
+    for w in words:
+        assert w in str(e.value)
+    assert not (data_sandbox / STORIES_FILE).exists()
+
+
+def test_tinystories_offline_says_what_to_do(monkeypatch, data_sandbox):
+    from groundup import data as gdata
+    from groundup.train.corpora import load_corpus
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    with pytest.raises(gdata.OfflineError, match="offline.*TinyStoriesV2-GPT4-train.txt yourself"):
+        load_corpus("tinystories", progress=False)
 
 
 # ----------------------------------------------------------------------------- training
@@ -329,6 +426,8 @@ def test_ddp_two_processes_equal_one_process(tmp_path, corpus):
     history = json.loads((tmp_path / "two" / "out" / "history.json").read_text())
     np.testing.assert_allclose(history["loss"], single.history["loss"], rtol=1e-5, atol=1e-6)
     assert history["loss"][-1] < history["loss"][0]
+    # Evaluation is shared out over the two ranks and all-reduced: the same numbers as one process.
+    np.testing.assert_allclose(history["eval"], single.history["eval"], rtol=1e-5, atol=1e-6)
 
 
 def test_gpu_benchmark_dry_run_on_cpu(tmp_path):

@@ -341,6 +341,18 @@ register(Dataset(
     size_bytes=1_115_394,
 ))
 
+# GPT-2's tokenizer: tiktoken's r50k_base ranks (50,256 byte sequences; <|endoftext|> is 50,256).
+# The digest is the one tiktoken itself pins for this URL (tiktoken_ext/openai_public.py);
+# the size is not recorded, so a cut-short download is reported as a changed file.
+register(Dataset(
+    name="r50k_base",
+    url="https://openaipublic.blob.core.windows.net/encodings/r50k_base.tiktoken",
+    sha256="306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",  # = tokenizer.GPT2_SHA256
+    filename="r50k_base.tiktoken",
+    description="GPT-2's byte-level BPE ranks (Radford et al. 2019), as tiktoken's r50k_base.",
+    size_bytes=0,
+))
+
 
 # ---------------------------------------------------------------------------
 # Errors
@@ -443,8 +455,9 @@ def _explain(exc: BaseException, ds: Dataset, url: str, got: _Downloader) -> Dat
 
     what = f"downloading dataset {ds.name!r} from {url} failed"
     not_kept = "The file was not kept."
-    cut = (f"received {got.nbytes:,} of the expected {ds.size_bytes:,} bytes, so the "
-           "download was cut short (usual cause: a dropped connection; run fetch again)")
+    of = f" of the expected {ds.size_bytes:,}" if ds.size_bytes else ""  # 0: size not recorded
+    cut = (f"received {got.nbytes:,}{of} bytes, so the download was cut short "
+           "(usual cause: a dropped connection; run fetch again)")
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         code, reason = exc.response.status_code, exc.response.reason
         hint = ("the file moved or the URL has a typo; check "

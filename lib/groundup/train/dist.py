@@ -32,7 +32,7 @@ class DistInfo:
 
     @property
     def is_main(self) -> bool:
-        """Only the main process prints, evaluates, plots and writes checkpoints."""
+        """Only the main process prints, plots and writes checkpoints (all processes evaluate)."""
         return self.rank == 0
 
 
@@ -76,8 +76,13 @@ def barrier(info: DistInfo) -> None:
 
 def mean_across(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
     """The average of ``t`` over all processes (``t`` itself when alone)."""
+    return sum_across(t, info) / info.world_size
+
+
+def sum_across(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """The sum of ``t`` over all processes (``t`` itself when alone)."""
     if not info.enabled:
         return t
     t = t.clone()
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    return t / info.world_size
+    return t

@@ -71,19 +71,29 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, next_batch: B
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, splits: dict[str, Batch], eval_iters: int, autocast=contextlib.nullcontext) -> dict:
-    """Mean loss over ``eval_iters`` batches of each split, with dropout off."""
+def evaluate(model: nn.Module, splits: dict[str, Batch], eval_iters: int, autocast=contextlib.nullcontext,
+             info: dist.DistInfo = dist.DistInfo()) -> dict:
+    """Mean loss over ``eval_iters`` batches of each split, with dropout off.
+
+    Under DDP the batches are shared out, batch k to rank k mod world_size, and the sums
+    are all-reduced: N processes score the same batches one process would, N times sooner."""
     was_training = model.training
     model.eval()
     out = {}
     for name, next_batch in splits.items():
-        losses = torch.zeros(eval_iters)
+        total = None  # (sum of losses, number of batches) on this rank
         for k in range(eval_iters):
-            x, y = next_batch()
+            x, y = next_batch()  # every rank draws every batch, so all stay on the same stream
+            if total is None:
+                total = torch.zeros(2, device=x.device, dtype=torch.float64)
+            if k % info.world_size != info.rank:
+                continue
             with autocast():
                 _, loss = model(x, y)
-            losses[k] = loss.float().cpu()
-        out[name] = losses.mean().item()
+            total[0] += loss.double()
+            total[1] += 1
+        total = dist.sum_across(total, info)
+        out[name] = (total[0] / total[1]).item()  # one device sync per split
     model.train(was_training)
     return out
 
@@ -125,11 +135,15 @@ def _train(cfg: TrainConfig, info: dist.DistInfo, device: str, resume: bool,
         torch.backends.cudnn.allow_tf32 = cfg.tf32
     torch.manual_seed(cfg.seed)  # same initial weights on every process
 
+    def prepare_data():
+        return prepare(cfg.data, cfg.tokenizer, cfg.data_dir, val_fraction=cfg.val_fraction,
+                       max_chars=cfg.max_chars, progress=cfg.progress and info.is_main)
+
     if info.is_main:  # one process tokenizes; the others wait and then reuse its files
-        meta = prepare(cfg.data, cfg.tokenizer, cfg.data_dir, val_fraction=cfg.val_fraction, max_chars=cfg.max_chars)
+        meta = prepare_data()
     dist.barrier(info)
     if not info.is_main:
-        meta = prepare(cfg.data, cfg.tokenizer, cfg.data_dir, val_fraction=cfg.val_fraction, max_chars=cfg.max_chars)
+        meta = prepare_data()
     vocab = -(-meta.vocab_size // cfg.vocab_multiple) * cfg.vocab_multiple  # round up
     model_cfg = dataclasses.replace(cfg.model, vocab_size=vocab)
     raw_model = GPT(model_cfg, **(model_kwargs or {})).to(device)
@@ -185,11 +199,10 @@ def _train(cfg: TrainConfig, info: dist.DistInfo, device: str, resume: bool,
         if bar is not None:
             bar.update(1)
         if done % cfg.eval_interval == 0 or done == cfg.max_iters:
-            if info.is_main:
-                ev = evaluate(eval_model, splits, cfg.eval_iters, autocast)
-                history["eval"].append((done, ev["train"], ev["val"]))
-                if bar is not None:
-                    bar.write(f"step {done}: train loss {ev['train']:.4f}, val loss {ev['val']:.4f}")
+            ev = evaluate(eval_model, splits, cfg.eval_iters, autocast, info)  # shared out over ranks
+            history["eval"].append((done, ev["train"], ev["val"]))
+            if bar is not None:
+                bar.write(f"step {done}: train loss {ev['train']:.4f}, val loss {ev['val']:.4f}")
             if cfg.save_checkpoints:
                 checkpoint.save(cfg.out_dir, model=raw_model, optimizer=optimizer, scaler=scaler, iteration=done,
                                 cfg=cfg, model_cfg=model_cfg, history=history, windows=windows,
