@@ -14,9 +14,9 @@ import pytest
 @pytest.fixture
 def data_sandbox(monkeypatch, tmp_path):
     """A private copy of the dataset registry, the cache in tmp_path, no proxy before 127.0.0.1."""
-    from groundup import data
+    from groundup.data import download
 
-    monkeypatch.setattr(data, "_REGISTRY", dict(data._REGISTRY))
+    monkeypatch.setattr(download, "_REGISTRY", dict(download._REGISTRY))
     monkeypatch.setenv("GROUNDUP_CACHE", str(tmp_path / "default-cache"))
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
                 "all_proxy"):

@@ -97,7 +97,7 @@ def test_builtin_corpus_ignores_what_libraries_patched_into_the_stdlib(monkeypat
 
     monkeypatch.setattr(logging.Logger, "patched_in", patched_in, raising=False)
     builtin_documents.cache_clear()
-    data._builtin_corpus_text.cache_clear()
+    data.builtin._builtin_corpus_text.cache_clear()
     after = builtin_corpus()
     assert after == before
     assert "third-party library added" not in after
@@ -158,8 +158,10 @@ def test_builtin_corpus_path_writes_the_corpus_once():
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
-def test_docstring_examples_run():
-    assert doctest.testmod(data).failed == 0
+@pytest.mark.parametrize("module", [data.builtin, data.download])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted > 0
 
 
 # --- the registry -------------------------------------------------------------
