@@ -1,7 +1,8 @@
 """Training a GPT (Chapter 6): config, data, optimizer, loop, checkpoints, DDP.
 
 Modules, bottom-up: ``config`` (TrainConfig + presets), ``corpora`` (which text: built-in,
-a file, or a verified download such as TinyStories), ``data`` (token files and random windows), ``optim`` (AdamW groups, LR schedule), ``monitor`` (MFU, NaN guard, plot),
+a file, or a verified download such as TinyStories), ``data`` (token files and random
+windows), ``optim`` (AdamW groups, LR schedule), ``monitor`` (MFU, NaN guard, plot),
 ``checkpoint`` (exact resume), ``dist`` (DDP), ``loop`` (train_step, evaluate, train),
 ``cli`` (``python -m groundup.train`` / ``groundup-train``).
 """
