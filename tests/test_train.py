@@ -244,7 +244,7 @@ def test_download_corpus_through_groundup_data(tmp_path, monkeypatch):
     assert meta.n_train + meta.n_val == len(TEXT)
 
 
-def test_prepare_gpt2_matches_tiktoken_and_decodes(tmp_path, corpus, server):
+def test_prepare_gpt2_matches_tiktoken_and_decodes(tmp_path, corpus, server, monkeypatch):
     """tokenizer="gpt2" downloads GPT-2's ranks through groundup.data (here a small file in
     r50k's format from 127.0.0.1) and writes the ids tiktoken gives, as uint16."""
     tiktoken = pytest.importorskip("tiktoken")
@@ -265,6 +265,10 @@ def test_prepare_gpt2_matches_tiktoken_and_decodes(tmp_path, corpus, server):
                             special_tokens={"<|endoftext|>": 1_000})
     assert meta.dtype == "uint16" and meta.vocab_size == 1_001
     assert ids.tolist() == ref.encode_ordinary(TEXT) and load_decoder(meta.folder)(ids.tolist()) == TEXT
+    # Without tiktoken (a learner's plain install) the course's own Tokenizer writes the same ids.
+    monkeypatch.setitem(sys.modules, "tiktoken", None)  # "import tiktoken" now raises ImportError
+    plain = prepare(str(corpus), "gpt2", tmp_path / "plain", chunk_chars=1000)
+    assert np.array_equal(np.fromfile(plain.folder / "train.bin", dtype=np.uint16), load_tokens(meta, "train"))
 
 
 # --- TinyStories: the digest comes from the Hub's Git LFS pointer ------------------------
