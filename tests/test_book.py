@@ -125,7 +125,11 @@ def server(built_site):
 @pytest.mark.parametrize("page,heading,code_snippet", [
     ("index.html", "Ground Up", None),
     ("chapters/ch01_tokens.html", "Tokens", "def get_stats"),
+    ("chapters/ch02_next_token.html", "Predicting the next token", "class BigramCounts"),
     ("chapters/ch03_attention.html", "Attention", "def scaled_dot_product_attention"),
+    ("chapters/ch04_positions.html", "Where is each token?", "def sinusoidal_encoding"),
+    ("chapters/ch05_gpt.html", "Assembling GPT-2", "def layer_norm_naive"),
+    ("chapters/ch06_training.html", "Training it, fast", "def prepare"),
 ])
 def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet):
     from selenium.webdriver.common.by import By
