@@ -157,7 +157,7 @@ def prepare(data: str, tokenizer: str, data_dir: str | Path, *, val_fraction: fl
 
     pieces, group = [], max(1, os.cpu_count() or 1)  # a batch of pieces per call: one per core
     with tqdm(total=len(text), desc=f"tokenize ({tokenizer})", unit="char", unit_scale=True,
-              disable=not progress or len(text) < 50 * chunk_chars) as bar:  # a bar only for long work
+              disable=not progress or len(text) < 5 * chunk_chars) as bar:  # a bar only for long work
         for i in range(0, len(bounds), group):
             batch = [text[a:b] for a, b in bounds[i:i + group]]
             pieces.extend(np.asarray(ids, dtype=dtype) for ids in encode_batch(batch))
