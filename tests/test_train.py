@@ -287,7 +287,7 @@ def hub(server, monkeypatch):
     from groundup.train import corpora
 
     monkeypatch.setenv("HF_ENDPOINT", server.base)
-    monkeypatch.setitem(corpora.TINYSTORIES_FILES, "tinystories_valid", (STORIES_FILE, len(STORIES.encode())))
+    monkeypatch.setitem(corpora.TINYSTORIES_FILES, "tinystories_valid", (STORIES_FILE, len(STORIES.encode()), None))
     repo = "/datasets/roneneldan/TinyStories"
     return lambda pointer, body: (server.routes.update({
         f"{repo}/raw/main/{STORIES_FILE}": (200, pointer, None), f"{repo}/resolve/main/{STORIES_FILE}": (200, body, None),
@@ -303,6 +303,17 @@ def test_tinystories_downloads_checked_against_the_hubs_digest(hub, data_sandbox
     assert gdata.get_dataset("tinystories_valid").sha256 == hashlib.sha256(STORIES.encode()).hexdigest()
     assert (data_sandbox / STORIES_FILE).read_text() == STORIES
     assert sum(server.hits.values()) == 2  # the pointer, then the file
+
+
+def test_a_pinned_tinystories_digest_needs_no_pointer(hub, data_sandbox, monkeypatch):
+    from groundup.train import corpora
+
+    good = STORIES.encode()
+    server = hub(b"a pointer that must not be read", good)
+    monkeypatch.setitem(corpora.TINYSTORIES_FILES, "tinystories_valid",
+                        (STORIES_FILE, len(good), hashlib.sha256(good).hexdigest()))
+    assert corpora.load_corpus("tinystories_valid", progress=False) == STORIES
+    assert list(server.hits) == [f"/datasets/roneneldan/TinyStories/resolve/main/{STORIES_FILE}"]
 
 
 @pytest.mark.parametrize("case, error, words", [
