@@ -289,9 +289,14 @@ def hub(server, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", server.base)
     monkeypatch.setitem(corpora.TINYSTORIES_FILES, "tinystories_valid", (STORIES_FILE, len(STORIES.encode()), None))
     repo = "/datasets/roneneldan/TinyStories"
-    return lambda pointer, body: (server.routes.update({
-        f"{repo}/raw/main/{STORIES_FILE}": (200, pointer, None), f"{repo}/resolve/main/{STORIES_FILE}": (200, body, None),
-    }), server)[1]
+
+    def publish(pointer: bytes, body: bytes):
+        """Put ``pointer`` at the file's raw URL and ``body`` at its resolve URL."""
+        server.routes[f"{repo}/raw/main/{STORIES_FILE}"] = (200, pointer, None)
+        server.routes[f"{repo}/resolve/main/{STORIES_FILE}"] = (200, body, None)
+        return server
+
+    return publish
 
 
 def test_tinystories_downloads_checked_against_the_hubs_digest(hub, data_sandbox):

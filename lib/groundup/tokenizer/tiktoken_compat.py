@@ -94,15 +94,6 @@ def load_cl100k(path: str | os.PathLike | None = None, *, sha256: str | None = C
     return Tokenizer.from_tiktoken(ranks, GPT4_SPLIT_PATTERN, CL100K_SPECIAL_TOKENS)
 
 
-def gpt2_ranks_path(cache_dir: str | os.PathLike | None = None, *, url: str | None = None,
-                    progress: bool = True) -> Path:
-    """GPT-2's ``r50k_base.tiktoken``: downloaded once into the ``groundup.data`` cache and
-    checked against its SHA-256 (the registry entry ``"r50k_base"``); ``url`` names a mirror."""
-    from groundup.data import fetch
-
-    return fetch("r50k_base", cache_dir, url=url, progress=progress)
-
-
 #: sha256 of ``r50k_base.tiktoken`` (GPT-2's ranks), the same value tiktoken itself checks.
 GPT2_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
 
@@ -120,7 +111,9 @@ def load_gpt2(path: str | os.PathLike | None = None, *, sha256: str | None = GPT
     >>> tok.encode("Hello world"), tok.vocab_size  # doctest: +SKIP
     ([15496, 995], 50257)
     """
-    if path is None:  # fetch() checks the download against the registry's SHA-256
-        path, sha256 = gpt2_ranks_path(cache_dir, url=url, progress=progress), None
+    if path is None:  # the registry entry "r50k_base"; fetch() checks the download's SHA-256
+        from groundup.data import fetch
+
+        path, sha256 = fetch("r50k_base", cache_dir, url=url, progress=progress), None
     ranks = read_tiktoken_ranks(path, sha256)
     return Tokenizer.from_tiktoken(ranks, GPT2_SPLIT_PATTERN, {"<|endoftext|>": len(ranks)})

@@ -84,15 +84,14 @@ def tinystories_dataset(name: str) -> gdata.Dataset:
     """Register TinyStories file ``name`` with ``groundup.data``: its pinned digest if there is
     one, else the digest of the Hub's LFS pointer, after checking the pointer's size."""
     filename, size, sha256 = TINYSTORIES_FILES[name]
-    hub_size = size
     if sha256 is None:
         sha256, hub_size = hub_lfs_pointer(TINYSTORIES_REPO, filename)
-    if hub_size != size:
-        raise gdata.DatasetError(
-            f"the Hub says {filename} has {hub_size:,} bytes; the course recorded {size:,}. The file "
-            "changed upstream, so this course's numbers would not hold for it. To train on it anyway, "
-            f"download {hub_file_url(TINYSTORIES_REPO, filename)} and pass its path (data=/path/to/{filename})."
-        )
+        if hub_size != size:
+            raise gdata.DatasetError(
+                f"the Hub says {filename} has {hub_size:,} bytes; the course recorded {size:,}. The file "
+                "changed upstream, so this course's numbers would not hold for it. To train on it anyway, "
+                f"download {hub_file_url(TINYSTORIES_REPO, filename)} and pass its path (data=/path/to/{filename})."
+            )
     return gdata.register(gdata.Dataset(
         name=name, url=hub_file_url(TINYSTORIES_REPO, filename), sha256=sha256, filename=filename,
         description=f"TinyStories V2 (Eldan & Li 2023): {filename}", size_bytes=size,

