@@ -38,6 +38,9 @@ __all__ = [
     "banded_causal_mask",
     "scaled_dot_product_attention",
     "sdpa_fast",
+    "cached_causal_mask",
+    "LayerKVCache",
+    "KVCache",
     "MultiHeadAttention",
 ]
 
@@ -69,6 +72,22 @@ def banded_causal_mask(T: int, window: int, device: torch.device | str | None = 
         raise ValueError(f"window must be at least 1 (the token itself), got {window}.")
     ones = torch.ones(T, T, dtype=torch.bool, device=device)
     return ones.tril() & ones.triu(-(window - 1))  # (T, T)
+
+
+def cached_causal_mask(T_q: int, T_k: int, device: torch.device | str | None = None) -> Tensor:
+    """(T_q, T_k) causal mask when the queries are the *last* T_q of T_k positions.
+
+    With a KV cache the keys hold every token so far (T_k) but only the new tokens
+    (T_q) ask queries: query i sits at position T_k - T_q + i and sees keys 0 up to
+    that position. ``causal_mask(T)`` is the case T_q = T_k.
+
+    >>> cached_causal_mask(2, 4).int().tolist()   # 2 new tokens after 2 cached ones
+    [[1, 1, 1, 0], [1, 1, 1, 1]]
+    """
+    if T_q > T_k:
+        raise ValueError(f"cannot have more queries ({T_q}) than keys ({T_k}): the keys include the queries' own tokens.")
+    # tril(diagonal=d) keeps j <= i + d; query i is at position i + (T_k - T_q).
+    return torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril(diagonal=T_k - T_q)  # (T_q, T_k)
 
 
 def padding_mask(lengths_or_attention_mask: Tensor | Sequence[int], T: int | None = None) -> Tensor:
@@ -202,6 +221,79 @@ def sdpa_fast(
 
 
 # ---------------------------------------------------------------------------
+# The KV cache (Chapter 7): keys and values of past tokens, kept between steps
+# ---------------------------------------------------------------------------
+
+
+class LayerKVCache:
+    """The keys and values one attention layer has seen so far, each (B, nh, T_past, hs).
+
+    Generating token t+1 needs the keys and values of tokens 0..t, but those of 0..t-1
+    were already computed at the previous step and do not change (causal attention:
+    a past token never looks at a later one). Keeping them turns every decoding step
+    from a forward pass over all t+1 tokens into one over the single new token.
+
+    Keys are stored *before* any rotary turn: ``rotate_qk`` then turns all of them
+    at their positions 0..T_k-1 each step, which keeps every ``PositionScheme`` working
+    unchanged (production code stores turned keys and saves those few multiplies).
+
+    >>> cache = LayerKVCache()
+    >>> k, v = cache.update(torch.zeros(1, 2, 3, 4), torch.zeros(1, 2, 3, 4))  # prefill 3 tokens
+    >>> k, v = cache.update(torch.ones(1, 2, 1, 4), torch.ones(1, 2, 1, 4))    # then one more
+    >>> tuple(k.shape), cache.length
+    ((1, 2, 4, 4), 4)
+    """
+
+    def __init__(self) -> None:
+        self.k: Tensor | None = None  # (B, nh, T_past, hs)
+        self.v: Tensor | None = None  # (B, nh, T_past, hs)
+
+    @property
+    def length(self) -> int:
+        """How many tokens are cached (T_past)."""
+        return 0 if self.k is None else self.k.size(-2)
+
+    def update(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Append the new tokens' k, v (B, nh, T_new, hs); return all of them (B, nh, T_past + T_new, hs)."""
+        if self.k is not None and (k.shape[:2] != self.k.shape[:2] or k.size(-1) != self.k.size(-1)):
+            raise ValueError(
+                f"the new keys {tuple(k.shape)} do not continue the cached ones {tuple(self.k.shape)}: "
+                "batch, heads and head size must match (a new prompt needs a new cache)."
+            )
+        # Concatenate along time, dim -2: (B, nh, T_past, hs) + (B, nh, T_new, hs).
+        self.k = k if self.k is None else torch.cat([self.k, k], dim=-2)
+        self.v = v if self.v is None else torch.cat([self.v, v], dim=-2)
+        return self.k, self.v
+
+
+class KVCache:
+    """One ``LayerKVCache`` per Transformer block: what ``GPT.forward(idx, cache=...)`` takes.
+
+    Its size is the KV-cache memory of Chapter 7: 2 (k and v) x n_layer x T x C values
+    per sequence, since nh x hs = C.
+
+    >>> cache = KVCache(n_layer=2)
+    >>> cache.length, cache.nbytes
+    (0, 0)
+    """
+
+    def __init__(self, n_layer: int) -> None:
+        if n_layer < 1:
+            raise ValueError(f"KVCache needs one entry per layer, got n_layer={n_layer}.")
+        self.layers = [LayerKVCache() for _ in range(n_layer)]
+
+    @property
+    def length(self) -> int:
+        """Tokens cached so far: the position of the next token."""
+        return self.layers[0].length
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by all cached keys and values."""
+        return sum(t.numel() * t.element_size() for c in self.layers for t in (c.k, c.v) if t is not None)
+
+
+# ---------------------------------------------------------------------------
 # Multi-head attention (sec. 3.2.2)
 # ---------------------------------------------------------------------------
 
@@ -277,13 +369,22 @@ class MultiHeadAttention(nn.Module):
         self.resid_dropout = nn.Dropout(dropout)
 
     def forward(
-        self, x: Tensor, *, attn_mask: Tensor | None = None, need_weights: bool = False
+        self,
+        x: Tensor,
+        *,
+        attn_mask: Tensor | None = None,
+        need_weights: bool = False,
+        cache: LayerKVCache | None = None,
     ) -> Tensor | tuple[Tensor, Tensor]:
-        """x (B, T, C) -> y (B, T, C), or (y, weights (B, nh, T, T)) if ``need_weights``.
+        """x (B, T, C) -> y (B, T, C), or (y, weights (B, nh, T, T_k)) if ``need_weights``.
 
         ``attn_mask``: boolean (True = may attend) or additive float, broadcastable to
-        (B, nh, T, T), e.g. ``padding_mask(lengths)`` of shape (B, 1, 1, T). It is
+        (B, nh, T, T_k), e.g. ``padding_mask(lengths)`` of shape (B, 1, 1, T). It is
         combined with the causal mask and the position bias.
+
+        ``cache``: a ``LayerKVCache`` holding the keys and values of earlier tokens. The
+        T new tokens attend to those and to themselves (T_k = cached + T), and their own
+        keys and values are appended to the cache.
         """
         if x.dim() != 3 or x.size(-1) != self.n_embd:
             raise ValueError(
@@ -296,20 +397,25 @@ class MultiHeadAttention(nn.Module):
         q = q.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        if cache is not None:
+            k, v = cache.update(k, v)  # (B, nh, T_k, hs) with T_k = T_past + T
+        T_k = k.size(-2)
 
         bias = None
         if self.positions is not None:
-            q, k = self.positions.rotate_qk(q, k)  # (B, nh, T, hs) each
-            bias = self.positions.attn_bias(T, T)  # (nh, T, T) or None
+            # Queries are the last T of the T_k positions (the interface's convention).
+            q, k = self.positions.rotate_qk(q, k)  # (B, nh, T, hs), (B, nh, T_k, hs)
+            bias = self.positions.attn_bias(T, T_k)  # (nh, T, T_k) or None
 
         p = self.attn_dropout.p if self.training else 0.0
         weights = None
-        if self.fast and not need_weights and self.causal and attn_mask is None and bias is None:
+        if self.fast and not need_weights and self.causal and attn_mask is None and bias is None and T_k == T:
             # The common GPT case: let the kernel apply the causal mask without building it.
             y = sdpa_fast(q, k, v, dropout_p=p, is_causal=True)  # (B, nh, T, hs)
         else:
-            causal = causal_mask(T, x.device) if self.causal else None  # (T, T)
-            mask = _combine_masks([causal, attn_mask, bias], q.dtype)  # broadcasts to (B, nh, T, T)
+            # With a cache, a single new token sees every key: no causal mask to build.
+            causal = None if not self.causal or T == 1 else cached_causal_mask(T, T_k, x.device)  # (T, T_k)
+            mask = _combine_masks([causal, attn_mask, bias], q.dtype)  # broadcasts to (B, nh, T, T_k)
             if self.fast and not need_weights:
                 y = sdpa_fast(q, k, v, mask, dropout_p=p)  # (B, nh, T, hs)
             else:

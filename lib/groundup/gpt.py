@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from groundup.attention import MultiHeadAttention
+from groundup.attention import KVCache, LayerKVCache, MultiHeadAttention
 from groundup.positions import POSITION_KINDS, PositionScheme, build_positions
 
 
@@ -155,8 +155,11 @@ class Block(nn.Module):
         self.ln_2 = LayerNorm(config.n_embd, bias=config.bias, eps=config.layer_norm_eps, fast=config.fast)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))  # (B, T, C)
+    def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None) -> torch.Tensor:
+        h = self.ln_1(x)
+        # Only pass the cache when there is one, so attention modules without a cache
+        # argument (your own, from Chapter 3) still plug in.
+        x = x + (self.attn(h) if cache is None else self.attn(h, cache=cache))  # (B, T, C)
         return x + self.mlp(self.ln_2(x))  # (B, T, C)
 
 
@@ -268,27 +271,35 @@ class GPT(nn.Module):
         T = T or self.config.block_size
         return 6 * self.num_params(non_embedding=True) + 12 * self.config.n_layer * self.config.n_embd * T
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, *, cache: KVCache | None = None):
         """idx (B, T) int64 token ids -> (logits (B, T, V), loss or None).
 
-        ``targets`` (B, T) are the next tokens; -1 marks positions to ignore."""
+        ``targets`` (B, T) are the next tokens; -1 marks positions to ignore.
+        ``cache`` (Chapter 7): a ``KVCache`` holding earlier tokens of these sequences;
+        idx then holds only the new tokens, at positions cache.length onwards, and their
+        keys and values are added to the cache."""
         if idx.dim() != 2 or idx.dtype not in (torch.int64, torch.int32):
             raise ValueError(
                 f"GPT expects idx of shape (B, T) with integer token ids, got shape {tuple(idx.shape)} "
                 f"dtype {idx.dtype}. A single sequence needs a batch dimension: idx[None]."
             )
         T = idx.size(1)
-        if T > self.config.block_size and self.config.position == "learned":
+        past = 0 if cache is None else cache.length  # position of idx's first token
+        if past + T > self.config.block_size and self.config.position == "learned":
             raise ValueError(
-                f"sequence length {T} is longer than block_size={self.config.block_size}: the learned "
+                f"sequence length {past + T} is longer than block_size={self.config.block_size}: the learned "
                 f"position table has only {self.config.block_size} rows. Crop the input to the last "
                 f"{self.config.block_size} tokens (generate() does this for you)."
             )
+        if cache is not None and len(cache.layers) != len(self.transformer.h):
+            raise ValueError(f"the KVCache has {len(cache.layers)} layers, the model {len(self.transformer.h)}: "
+                             "make it with KVCache(model.config.n_layer).")
         x = self.transformer.wte(idx)  # (B, T, C)
-        x = self.positions.add_to_input(x)  # (B, T, C) absolute schemes add their encoding
+        # Absolute schemes add the encoding of positions past..past+T-1.
+        x = self.positions.add_to_input(x, offset=past) if past else self.positions.add_to_input(x)  # (B, T, C)
         x = self.transformer.drop(x)
-        for block in self.transformer.h:
-            x = block(x)  # (B, T, C)
+        for i, block in enumerate(self.transformer.h):
+            x = block(x) if cache is None else block(x, cache=cache.layers[i])  # (B, T, C)
         x = self.transformer.ln_f(x)
         logits = self.lm_head(x)  # (B, T, V)
         loss = None
@@ -308,7 +319,11 @@ class GPT(nn.Module):
         """Append ``max_new_tokens`` sampled tokens to idx (B, T); returns (B, T + max_new_tokens).
 
         temperature 0 picks the most likely token (greedy); top_k keeps the k most likely.
-        Call ``model.eval()`` first so dropout is off."""
+        Call ``model.eval()`` first so dropout is off.
+
+        This is the plain loop of Chapters 5-6: a full forward pass over the whole context
+        for every new token. ``groundup.generate.generate`` (Chapter 7) adds the KV cache,
+        top-p, stop tokens and argument checks; the two agree token for token."""
         for _ in range(max_new_tokens):
             idx_cond = idx[:, -self.config.block_size:]  # (B, <=block_size)
             logits, _ = self(idx_cond)
