@@ -48,6 +48,7 @@ benchmarks: venv
 	$(PY) -m benchmarks.tokenizer --no-naive
 	$(PY) -m benchmarks.attention
 	$(PY) -m benchmarks.train_cpu
+	$(PY) -m benchmarks.generate
 
 clean:
 	rm -rf _build gradebook.db .pytest_cache

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every GPU check and benchmark of Part III (groundup.gpt, groundup.train) in one run,
-# under 8 minutes on an H200. Results: $OUT/gpu_results.md (or benchmarks/gpu_results.md).
+# Every GPU check and benchmark of Part III (groundup.gpt, groundup.train, groundup.generate)
+# in one run, under 8 minutes on an H200 (generation first, about a minute, then training).
+# Results: $OUT/gpu_generate.md and $OUT/gpu_results.md (or the same names in benchmarks/).
 #   bash benchmarks/gpu.sh            # on a CUDA machine, from the repository root
 #   bash benchmarks/gpu.sh --dry-run  # the same code on CPU with a tiny model
 set -euo pipefail
@@ -12,4 +13,13 @@ if [[ " $* " != *" --dry-run "* ]] && ! "$PY" -c "import torch, sys; sys.exit(0 
   exit 0
 fi
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+# Chapter 7: decoding with and without the KV cache, GPT-2 small shapes, fp32 and bf16 (~1 minute).
+GEN_OUT="${OUT:-benchmarks}/gpu_generate.md"
+if [[ " $* " == *" --dry-run "* ]]; then
+  timeout 120 "$PY" -m benchmarks.generate --layers 1 --new 8 --repeats 1 | tee "$GEN_OUT" || true
+else
+  { timeout 150 "$PY" -m benchmarks.generate --device cuda --repeats-uncached 3 || true
+    timeout 150 "$PY" -m benchmarks.generate --device cuda --dtype bfloat16 --repeats-uncached 3 || true
+    timeout 150 "$PY" -m benchmarks.generate --device cuda --batch 32 --repeats-uncached 1 || true; } | tee "$GEN_OUT"
+fi
 exec timeout 470 "$PY" -m benchmarks.gpu_train "$@"

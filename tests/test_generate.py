@@ -308,3 +308,11 @@ def test_token_cost_grows_quadratically_with_history():
     assert flat == 10 * one
     # input: sum_i (200 i + 100 (i-1)) = 200*55 + 100*45; output 10 * 100
     assert chat == 200 * 55 + 100 * 45 + 1000
+
+
+def test_cache_benchmark_runs_and_all_sides_agree(capsys):
+    from benchmarks import generate as bench
+
+    assert bench.main(["--layers", "1", "--new", "4", "--prompt", "3", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "cache speed-up" in out and "same tokens: True" in out

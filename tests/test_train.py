@@ -463,3 +463,22 @@ def test_gpu_benchmark_dry_run_on_cpu(tmp_path):
     assert "fp32 (TF32 off)" in text and "-> OK" in text and "| ours |" in text and "bf16+compile" in text
     results = json.loads(out.with_suffix(".json").read_text())
     assert results["correctness"]["fp32_ok"] and not results["errors"]
+
+
+def test_cached_train_trains_once_then_loads(tmp_path, corpus):
+    from groundup.train import cached_train
+    from groundup.train.cached import run_key
+
+    cfg = small_cfg(tmp_path, corpus, max_iters=4, eval_interval=4)
+    first = cached_train(cfg, cache_dir=tmp_path / "cache")
+    again = cached_train(cfg, cache_dir=tmp_path / "cache")
+    assert first.trained_now and not again.trained_now
+    assert first.folder == again.folder and first.folder.name == run_key(cfg)
+    for (k, a), b in zip(first.model.state_dict().items(), again.model.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert again.history["eval"] == first.history["eval"] and not again.model.training
+    other = cached_train(dataclasses.replace(cfg, seed=cfg.seed + 1), cache_dir=tmp_path / "cache")
+    assert other.trained_now and other.folder != first.folder
+    # a torn checkpoint is not trusted: the run is trained again
+    (first.folder / "ckpt.pt").write_bytes(b"not a checkpoint")
+    assert cached_train(cfg, cache_dir=tmp_path / "cache").trained_now

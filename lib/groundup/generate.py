@@ -230,10 +230,10 @@ def generate(
         for _ in steps:
             if cache is not None and idx.size(1) <= block_size:
                 fed = idx[:, cache.length:]  # (B, T) the prompt at prefill, then (B, 1)
-                logits = model(fed, cache=cache)[0][:, -1, :]  # (B, V)
+                logits = model(fed, cache=cache, last_only=True)[0][:, -1, :]  # (B, V)
             else:
                 cache = None  # past the window: free the cache, recompute over the last block_size tokens
-                logits = model(idx[:, -block_size:])[0][:, -1, :]  # (B, V)
+                logits = model(idx[:, -block_size:], last_only=True)[0][:, -1, :]  # (B, V)
             if return_logits:
                 all_logits.append(logits.float())
             nxt = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)

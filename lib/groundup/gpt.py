@@ -271,13 +271,16 @@ class GPT(nn.Module):
         T = T or self.config.block_size
         return 6 * self.num_params(non_embedding=True) + 12 * self.config.n_layer * self.config.n_embd * T
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, *, cache: KVCache | None = None):
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, *, cache: KVCache | None = None,
+                last_only: bool = False):
         """idx (B, T) int64 token ids -> (logits (B, T, V), loss or None).
 
         ``targets`` (B, T) are the next tokens; -1 marks positions to ignore.
         ``cache`` (Chapter 7): a ``KVCache`` holding earlier tokens of these sequences;
         idx then holds only the new tokens, at positions cache.length onwards, and their
-        keys and values are added to the cache."""
+        keys and values are added to the cache.
+        ``last_only``: compute logits for the last position only, (B, 1, V): all that
+        decoding needs, and it skips most of the lm_head's T x C x V multiply-adds."""
         if idx.dim() != 2 or idx.dtype not in (torch.int64, torch.int32):
             raise ValueError(
                 f"GPT expects idx of shape (B, T) with integer token ids, got shape {tuple(idx.shape)} "
@@ -300,8 +303,12 @@ class GPT(nn.Module):
         x = self.transformer.drop(x)
         for i, block in enumerate(self.transformer.h):
             x = block(x) if cache is None else block(x, cache=cache.layers[i])  # (B, T, C)
+        if last_only:
+            if targets is not None:
+                raise ValueError("last_only=True computes one position's logits; the loss needs all of them.")
+            x = x[:, -1:, :]  # (B, 1, C)
         x = self.transformer.ln_f(x)
-        logits = self.lm_head(x)  # (B, T, V)
+        logits = self.lm_head(x)  # (B, T, V), or (B, 1, V) with last_only
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
