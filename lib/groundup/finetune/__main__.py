@@ -1,0 +1,3 @@
+from groundup.finetune.cli import main
+
+raise SystemExit(main())
