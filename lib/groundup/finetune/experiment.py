@@ -22,16 +22,19 @@ from typing import Callable
 import numpy as np
 import torch
 
-from groundup.finetune.corpus import make_noisy, make_small, shakespeare_corpus, split_text
-from groundup.finetune.loop import FinetuneConfig, FinetuneResult, fixed_batches, finetune, load_pretrained
+from groundup.finetune.corpus import NOISE_KINDS, make_noisy, make_small, shakespeare_corpus, split_text
+from groundup.finetune.loop import FinetuneConfig, FinetuneResult, fixed_batches, finetune
 from groundup.finetune.replay import replay_stream
 from groundup.gpt import GPT
-from groundup.train import RandomWindows, TrainConfig, load_tokens, prepare, train
+from groundup.train import RandomWindows, TrainConfig, cached_train, load_tokens, prepare
 from groundup.train.data import CharVocab, DataMeta
 
 #: The runs of the experiment: which version of B, and which mitigation.
-VARIANTS = ("clean", "noisy", "small", "noisy, lower lr", "noisy, fewer steps", "noisy + replay",
+VARIANTS = ("clean", "noisy", "small", "noisy: shuffled words only", "noisy: random characters only",
+            "noisy: spam only", "noisy, lower lr", "noisy, fewer steps", "noisy + replay",
             "noisy, lower blocks frozen", "noisy, LoRA")
+#: The versions of B: clean, damaged by every kind of noise or by one, and small.
+VERSIONS = ("clean", "noisy", "small", "shuffle", "random_chars", "spam")
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,8 @@ class ForgettingExperiment:
     lora_alpha: float = 8.0  # "LoRA": alpha (update scaled by alpha / r)
     lora_lr_factor: float = 1.0  # "LoRA": its learning rate (LoRA usually wants a higher one)
     cka_sequences: int = 16  # sequences of A's held-out text on which CKA compares activations
-    data_dir: str = "data"  # token files of A (as groundup.train writes them)
-    out_dir: str = "out/finetune-cpu"  # pretraining checkpoint (for train presets), results, plots
+    data_dir: str = "data"  # token files of A for "hf:" models (a train preset's are in its cache)
+    out_dir: str = "out/finetune-cpu"  # results.json and curves.png
     seed: int = 0  # the noise, the data order
 
     @classmethod
@@ -63,6 +66,19 @@ class ForgettingExperiment:
         if name not in EXPERIMENT_PRESETS:
             raise ValueError(f"unknown fine-tuning preset {name!r}; choose one of {sorted(EXPERIMENT_PRESETS)}.")
         return EXPERIMENT_PRESETS[name]()
+
+    @classmethod
+    def small(cls) -> "ForgettingExperiment":
+        """The sizes the chapter runs while the book builds (about a minute on 2 cores): the
+        cpu-tiny model pretrained for 1,000 steps (Chapter 7's model, so one cache serves both),
+        150 fine-tuning steps of 8 sequences per run, the first 1.5 M characters of B."""
+        return cls(
+            pretrain_overrides=("max_iters=1000", "lr_decay_iters=1000", "warmup_iters=100",
+                                "eval_interval=250", "eval_iters=10"),
+            finetune=FinetuneConfig(max_iters=150, lr_decay_iters=150, warmup_iters=10, lr=1e-3, min_lr=1e-4,
+                                    batch_size=8, block_size=64, eval_interval=15, eval_iters=4),
+            b_chars=1_500_000, small_chars=20_000, out_dir="out/finetune-small",
+        )
 
     def replace(self, **changes) -> "ForgettingExperiment":
         return dataclasses.replace(self, **changes)
@@ -100,28 +116,19 @@ EXPERIMENT_PRESETS: dict[str, Callable[[], ForgettingExperiment]] = {
 
 # ----------------------------------------------------------------------------- the pretrained model
 def pretrain_config(exp: ForgettingExperiment) -> TrainConfig:
-    """The groundup.train run that pretrains on A: the preset, the overrides, our folders."""
-    return TrainConfig.preset(exp.pretrain).with_overrides(
-        [f"data_dir={exp.data_dir}", f"out_dir={Path(exp.out_dir) / 'pretrain'}", "progress=false",
-         *exp.pretrain_overrides])
+    """The groundup.train run that pretrains on A: the preset with the experiment's overrides."""
+    return TrainConfig.preset(exp.pretrain).with_overrides(["progress=false", *exp.pretrain_overrides])
 
 
 def pretrained_model(exp: ForgettingExperiment) -> tuple[GPT, DataMeta]:
-    """(model pretrained on A, A's token files). A train preset's checkpoint in
-    ``out_dir/pretrain`` is reused when it was made with the same config; "hf:..." loads
-    GPT-2 weights (needs the network once) and prepares A with GPT-2's tokenizer."""
+    """(model pretrained on A, A's token files). A groundup.train preset is trained once and
+    cached by ``groundup.train.cached_train`` (a later call with the same config loads it);
+    "hf:..." loads GPT-2's weights (needs the network once) and A with GPT-2's tokenizer."""
     if exp.pretrain.startswith("hf:"):
         model = GPT.from_hf(exp.pretrain[3:])
         return model, prepare("builtin", "gpt2", exp.data_dir, progress=False)
-    cfg = pretrain_config(exp)
-    meta = prepare(cfg.data, cfg.tokenizer, cfg.data_dir, val_fraction=cfg.val_fraction,
-                   max_chars=cfg.max_chars, progress=False)
-    path = Path(cfg.out_dir) / "ckpt.pt"
-    if path.exists():
-        ckpt = torch.load(path, weights_only=False, map_location="cpu")
-        if ckpt["config"] == dataclasses.asdict(cfg) and ckpt["iteration"] == cfg.max_iters:
-            return load_pretrained(cfg.out_dir), meta  # the same run, finished: reuse it
-    return train(cfg).model.cpu().eval(), meta
+    run_ = cached_train(pretrain_config(exp))
+    return run_.model, run_.meta
 
 
 # ----------------------------------------------------------------------------- the corpora
@@ -155,7 +162,7 @@ class Corpora:
 
     a_train: np.ndarray  # A's training split (replay draws from it)
     a_val: np.ndarray  # A's held-out split: forgetting is measured here
-    b_train: dict[str, np.ndarray]  # "clean", "noisy", "small": what fine-tuning trains on
+    b_train: dict[str, np.ndarray]  # VERSIONS: what fine-tuning trains on
     b_val: np.ndarray  # B's held-out split, always clean: learning is measured here
     texts: dict[str, str]  # the three training texts, to look at
 
@@ -170,6 +177,8 @@ def load_corpora(exp: ForgettingExperiment, meta_a: DataMeta, b_text: str | None
     texts = {"clean": train_text,
              "noisy": make_noisy(train_text, exp.noise_rate, seed=exp.seed),
              "small": make_small(train_text, exp.small_chars)}
+    for kind in NOISE_KINDS:  # one kind of damage at a time, same rate, same lines
+        texts[kind] = make_noisy(train_text, exp.noise_rate, seed=exp.seed, kinds=(kind,))
     encode = text_encoder(meta_a)
     return Corpora(a_train=load_tokens(meta_a, "train"), a_val=load_tokens(meta_a, "val"),
                    b_train={k: encode(v) for k, v in texts.items()}, b_val=encode(val_text), texts=texts)
@@ -184,6 +193,9 @@ def variants(exp: ForgettingExperiment) -> dict[str, tuple[str, FinetuneConfig]]
         "clean": ("clean", base),
         "noisy": ("noisy", base),
         "small": ("small", base),
+        "noisy: shuffled words only": ("shuffle", base),
+        "noisy: random characters only": ("random_chars", base),
+        "noisy: spam only": ("spam", base),
         "noisy, lower lr": ("noisy", base.replace(lr=base.lr * exp.lr_factor)),
         "noisy, fewer steps": ("noisy", base.replace(max_iters=max(1, round(base.max_iters * exp.steps_factor)),
                                                      warmup_iters=min(base.warmup_iters,

@@ -126,8 +126,7 @@ def freeze_lower_layers(model: GPT, k: int) -> list[str]:
 def prepare_model(pretrained: GPT, cfg: FinetuneConfig) -> GPT:
     """A copy of ``pretrained`` set up for ``cfg``: LoRA-wrapped, partly frozen, or all trainable."""
     torch.manual_seed(cfg.seed)  # LoRA's A matrices
-    model = copy.deepcopy(pretrained).to(cfg.device)
-    model.requires_grad_(True)
+    model = copy.deepcopy(pretrained).to(cfg.device)  # keeps what the caller froze (e.g. their own LoRA)
     if cfg.lora_rank:
         apply_lora(model, cfg.lora_rank, cfg.lora_alpha, targets=cfg.lora_targets)
     elif cfg.freeze_layers:

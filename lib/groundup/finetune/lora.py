@@ -96,12 +96,13 @@ def _parent_and_name(model: nn.Module, name: str) -> tuple[nn.Module, str]:
 
 
 def apply_lora(model: nn.Module, r: int, alpha: float, *, targets: Iterable[str] = GPT_LINEARS,
-               dropout: float = 0.0) -> list[str]:
+               dropout: float = 0.0, layer: type = LoRALinear) -> list[str]:
     """Freeze every parameter of ``model``, then wrap each ``nn.Linear`` whose name ends with
     one of ``targets`` in a ``LoRALinear`` (in place). Returns the wrapped names.
 
     Only the LoRA matrices are trainable afterwards; the embeddings, LayerNorms and the
-    tied output layer stay frozen, as in the paper."""
+    tied output layer stay frozen, as in the paper. ``layer`` is the class that wraps
+    (your own, from the exercise: called as ``layer(linear, r, alpha)``)."""
     targets = tuple(targets)
     names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and n.endswith(targets)]
     if not names:
@@ -111,13 +112,20 @@ def apply_lora(model: nn.Module, r: int, alpha: float, *, targets: Iterable[str]
     model.requires_grad_(False)
     for name in names:
         parent, child = _parent_and_name(model, name)
-        setattr(parent, child, LoRALinear(getattr(parent, child), r, alpha, dropout))
+        base = getattr(parent, child)
+        setattr(parent, child, layer(base, r, alpha, dropout) if dropout else layer(base, r, alpha))
     return names
 
 
+def is_lora(module: nn.Module) -> bool:
+    """A LoRA layer: ours, or any module with ``lora_A``, ``lora_B`` and a ``merge()``."""
+    return isinstance(module, LoRALinear) or (
+        hasattr(module, "lora_A") and hasattr(module, "lora_B") and callable(getattr(module, "merge", None)))
+
+
 def merge_lora(model: nn.Module) -> nn.Module:
-    """Replace every ``LoRALinear`` in ``model`` by its merged ``nn.Linear`` (in place)."""
-    for name in [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]:
+    """Replace every LoRA layer in ``model`` by its merged ``nn.Linear`` (in place)."""
+    for name in [n for n, m in model.named_modules() if is_lora(m)]:
         parent, child = _parent_and_name(model, name)
         setattr(parent, child, getattr(parent, child).merge())
     return model
@@ -129,4 +137,4 @@ def count_trainable(model: nn.Module) -> tuple[int, int]:
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
-__all__ = ["GPT_LINEARS", "LoRALinear", "apply_lora", "merge_lora", "count_trainable"]
+__all__ = ["GPT_LINEARS", "LoRALinear", "apply_lora", "is_lora", "merge_lora", "count_trainable"]
