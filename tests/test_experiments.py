@@ -119,3 +119,56 @@ def test_learned_positions_refuse_to_run_past_the_window():
     model = extrapolation.TinyCausalLM(30, c, "learned")
     with pytest.raises(ValueError, match="cannot go past the training window"):
         model(torch.zeros(1, c.block_size + 1, dtype=torch.long))
+
+
+# --- temperature (Chapter 7) ---------------------------------------------------------
+from groundup.experiments import temperature  # noqa: E402
+
+
+def test_char_ngram_judge_is_a_distribution_and_prefers_its_own_text():
+    text = "the cat sat on the mat. " * 50
+    lm = temperature.CharNGram(4).fit(text)
+    for history in ("", "th", "the c", "zzz"):
+        total = sum(lm.prob(c, history) for c in lm.alphabet) + lm.prob("\x00", history)
+        assert math.isclose(total, 1.0, rel_tol=1e-9), history
+    assert lm.nll("the cat sat on the mat.") < math.log(len(lm.alphabet) + 1) < lm.nll("tam eht no tas tac eht")
+    with pytest.raises(ValueError):
+        lm.nll("")
+
+
+def test_diversity_and_consistency_measures():
+    assert temperature.distinct_n(["a b c", "a b c"], 2) == 2 / 4
+    assert temperature.repetition("abcdabcd", n=4) == 1 / 5
+    assert temperature.repetition("abc", n=4) == 0.0
+    assert temperature.jaccard_consistency(["x y", "x y", "x y"]) == 1.0
+    assert temperature.prefix_agreement(["abc", "abd", "xyz"], chars=2) == 1 / 3
+    z = torch.randn(5, 7)
+    assert torch.all(temperature.entropy_nats(z, 0.0) == 0)
+    assert torch.all(temperature.entropy_nats(z, 1e3) <= math.log(7) + 1e-6)
+    assert torch.all(temperature.entropy_nats(z, 0.5) < temperature.entropy_nats(z, 2.0))
+
+
+def test_temperature_experiment_at_the_test_size(tmp_path, monkeypatch):
+    """The command line end to end at --tiny: a course model trained (and cached), measured, plotted."""
+    monkeypatch.setenv("GROUNDUP_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "t.png"
+    cfg = temperature.TemperatureConfig.tiny()
+    run_ = temperature.course_model(cfg.train_steps)
+    encode, decode = temperature.char_codec(run_.meta.folder)
+    from groundup.data import builtin_corpus
+
+    text = builtin_corpus(300_000)
+    res = temperature.run(cfg, run_.model, encode, decode, text[:250_000], text[250_000:], progress=False)
+    assert res.temperatures == list(cfg.temperatures)
+    greedy, hot = 0, len(res.temperatures) - 1
+    assert res.entropy[greedy] == 0 and res.entropy[hot] > res.entropy[1] > 0
+    assert res.consistency[greedy] == 1.0 and res.prefix_agreement[greedy] == 1.0  # greedy is deterministic
+    assert res.consistency[hot] < 1.0
+    assert set(res.reference) == {"distinct1", "distinct2", "repetition", "judge_nll", "real_words"}
+    assert all(len(getattr(res, k)) == len(res.temperatures) for k in ("distinct2", "judge_nll", "real_words"))
+    temperature.plot(res, out)
+    assert out.stat().st_size > 10_000
+    assert temperature.main(["--tiny", "--out", str(tmp_path / "cli.png")]) == 0  # loads the cached model
+    assert (tmp_path / "cli.png").exists()
+    with pytest.raises(ValueError, match="too short"):
+        temperature.run(cfg, run_.model, encode, decode, text[:1000], text[:500], progress=False)

@@ -316,3 +316,15 @@ def test_cache_benchmark_runs_and_all_sides_agree(capsys):
     assert bench.main(["--layers", "1", "--new", "4", "--prompt", "3", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "cache speed-up" in out and "same tokens: True" in out
+
+
+def test_step_times_does_the_work_of_greedy_generate():
+    from groundup.generate import step_times
+
+    model = GPT(tiny(block_size=32)).eval()
+    idx = torch.zeros(2, 4, dtype=torch.long)
+    for use_cache in (True, False):
+        times = step_times(model, idx, 6, use_cache=use_cache)
+        assert len(times) == 6 and all(t > 0 for t in times)
+    with pytest.raises(ValueError, match="block_size"):
+        step_times(model, idx, 40)

@@ -33,6 +33,7 @@ __all__ = [
     "sample_next",
     "supports_kv_cache",
     "generate",
+    "step_times",
     "kv_cache_bytes",
     "token_cost",
 ]
@@ -255,6 +256,30 @@ def generate(
 
 
 # ----------------------------------------------------------------------------- costs
+@torch.no_grad()
+def step_times(model: nn.Module, idx: Tensor, max_new_tokens: int, *, use_cache: bool = True) -> list[float]:
+    """Wall time (s) of each greedy decoding step; entry 0 is the prefill of the prompt.
+
+    The same work as ``generate(..., temperature=0)``, one step at a time with a clock
+    around each forward pass, to see how a step's cost grows with the position."""
+    import time
+
+    if idx.size(1) + max_new_tokens > model.config.block_size:
+        raise ValueError(f"prompt ({idx.size(1)}) + new tokens ({max_new_tokens}) must fit in block_size "
+                         f"{model.config.block_size}: past it every step is a full recompute anyway.")
+    model.eval()
+    cache = KVCache(len(model.transformer.h)) if use_cache else None
+    times = []
+    for _ in range(max_new_tokens):
+        t0 = time.perf_counter()
+        fed = idx[:, cache.length:] if cache is not None else idx  # (B, T_new) or the whole (B, T)
+        logits = model(fed, cache=cache, last_only=True)[0][:, -1, :] if cache is not None else \
+            model(fed, last_only=True)[0][:, -1, :]  # (B, V)
+        idx = torch.cat([idx, logits.argmax(dim=-1, keepdim=True)], dim=1)  # (B, T + 1)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def kv_cache_bytes(n_layer: int, n_embd: int, T: int, *, batch: int = 1, bytes_per_value: int = 4) -> int:
     """Memory of the KV cache: 2 (k and v) x L x T x C values per sequence.
 
