@@ -172,3 +172,20 @@ def test_temperature_experiment_at_the_test_size(tmp_path, monkeypatch):
     assert (tmp_path / "cli.png").exists()
     with pytest.raises(ValueError, match="too short"):
         temperature.run(cfg, run_.model, encode, decode, text[:1000], text[:500], progress=False)
+
+
+def test_temperature_experiment_on_a_hugging_face_checkpoint(tmp_path, monkeypatch):
+    """The --hf path (the real GPT-2 online) on a tiny local GPT2LMHeadModel, with cl100k standing in
+    for GPT-2's downloaded tokenizer: prompts that encode to different lengths are batched apart."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    import groundup.tokenizer as tok
+
+    cl100k = tok.load_cl100k()
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=128,
+                               vocab_size=cl100k.vocab_size)).save_pretrained(tmp_path / "hf")
+    monkeypatch.setattr(tok, "load_gpt2", lambda: cl100k)
+    out = tmp_path / "hf.png"
+    assert temperature.main(["--hf", str(tmp_path / "hf"), "--tiny", "--out", str(out)]) == 0
+    assert out.exists()
