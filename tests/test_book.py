@@ -130,6 +130,8 @@ def server(built_site):
     ("chapters/ch04_positions.html", "Where is each token?", "def sinusoidal_encoding"),
     ("chapters/ch05_gpt.html", "Assembling GPT-2", "def layer_norm_naive"),
     ("chapters/ch06_training.html", "Training it, fast", "def prepare"),
+    ("chapters/ch07_generate.html", "Generating text", "def top_p_filter"),
+    ("chapters/ch08_finetune.html", "Fine-tuning, and what it forgets", "def make_noisy"),
 ])
 def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet):
     from selenium.webdriver.common.by import By
