@@ -1,22 +1,27 @@
-"""Instructor tooling: a broken notebook in a class's submissions loses nobody's grade."""
+"""Instructor tooling: a broken notebook in a class's submissions loses nobody's grade.
+
+The hostile class, limits and sandbox are tested in ``test_grader.py``; this is the
+``groundup.course`` entry point on Chapter 1.
+"""
 
 import shutil
 
 import nbformat
 import pytest
 
-from groundup.course import autograde, check_submission
+from groundup.course import autograde, check_submission, limits_for
+from groundup.grading.classroom import sandbox_available
 from harness import ROOT, exercise_path, solution_path
-
-pytestmark = pytest.mark.slow
 
 CHAPTER = "ch01_tokens"
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(bool(sandbox_available()), reason=f"no sandbox: {sandbox_available()}")
 def test_broken_submissions_are_reported_and_the_rest_graded(tmp_path):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    (tmp_path / "solutions" / CHAPTER).mkdir(parents=True)
-    shutil.copy(solution_path(CHAPTER), tmp_path / "solutions" / CHAPTER)
+    for kind in ("solutions", "exercises"):
+        shutil.copytree(ROOT / kind / CHAPTER, tmp_path / kind / CHAPTER)
 
     def submit(student, writer):
         folder = tmp_path / "submitted" / student / CHAPTER
@@ -26,7 +31,7 @@ def test_broken_submissions_are_reported_and_the_rest_graded(tmp_path):
     submit("alice", lambda p: shutil.copy(solution_path(CHAPTER), p))
     submit("bob", lambda p: p.write_text('{"cells": [ this is not json'))
     def retype(p):
-        nb = nbformat.read(exercise_path(CHAPTER), as_version=4)
+        nb = nbformat.read(solution_path(CHAPTER), as_version=4)
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_merge")
         cell.cell_type = "markdown"
         for key in ("outputs", "execution_count"):
@@ -35,18 +40,31 @@ def test_broken_submissions_are_reported_and_the_rest_graded(tmp_path):
     submit("carol", retype)
     submit("dave", lambda p: shutil.copy(exercise_path(CHAPTER), p))
 
-    outcomes = {o.student: o for o in autograde(CHAPTER, tmp_path)}
+    outcomes = {o.student: o for o in autograde(CHAPTER, tmp_path, jobs=2)}
     assert outcomes["alice"].ok and outcomes["dave"].ok
     assert not outcomes["bob"].ok and "not a valid notebook" in outcomes["bob"].message
-    assert not outcomes["carol"].ok and "test_merge" in outcomes["carol"].message
+    # A test cell turned into markdown is put back and graded, and the report names it.
+    assert outcomes["carol"].ok and "test_merge" in outcomes["carol"].message
 
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
         alice = gb.find_submission(CHAPTER, "alice")
+        carol = gb.find_submission(CHAPTER, "carol")
         dave = gb.find_submission(CHAPTER, "dave")
-        assert alice.score == alice.max_score > 0
+        assert alice.score == alice.max_score == carol.score > 0
         assert dave.score == 0
 
 
 def test_check_submission_accepts_a_clean_exercise():
     assert check_submission(exercise_path(CHAPTER), solution_path(CHAPTER)) == ""
+
+
+def test_limits_come_from_grading_toml_then_the_command_line(tmp_path):
+    (tmp_path / "grading.toml").write_text("[default]\ntime_s = 100\nmemory_gb = 2\n[ch05_gpt]\ntime_s = 400\n")
+    assert limits_for("ch01_tokens", tmp_path).time_s == 100
+    assert limits_for("ch05_gpt", tmp_path).time_s == 400
+    assert limits_for("ch05_gpt", tmp_path).memory_bytes == 2 << 30
+    assert limits_for("ch05_gpt", tmp_path, time_s=7).time_s == 7
+    (tmp_path / "grading.toml").write_text("[default]\ntime = 100\n")
+    with pytest.raises(ValueError, match="unknown keys"):
+        limits_for("ch01_tokens", tmp_path)

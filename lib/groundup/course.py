@@ -6,10 +6,13 @@
   ``raise NotImplementedError()`` stubs and hidden tests vanish. nbgrader's output is
   deterministic, so ``tests/test_exercises.py`` compares bytes and fails when a solution
   changed but the release was not regenerated.
-* ``python -m groundup.course autograde <chapter>`` autogrades every submission in
-  ``submitted/<student>/<chapter>/`` one student at a time. nbgrader's batch autograde can
-  stop at a broken notebook (nbgrader issue #1941); here a broken submission is checked
-  first, reported with the reason, and the rest of the class is still graded.
+* ``python -m groundup.course autograde <chapter>`` grades every submission in
+  ``submitted/<student>/<chapter>/`` with nbgrader, each in a sandboxed scratch copy of its
+  own, several at a time, and writes the course gradebook and ``grades.csv`` (a status
+  and reason per student): see ``groundup.grading`` and the book's instructor page.
+* ``python -m groundup.course feedback <chapter>`` runs ``nbgrader generate_feedback`` per
+  student, in parallel; ``collect <chapter> <zip-or-folder>`` fills ``submitted/`` from an
+  LMS export or a folder of (Colab) downloads.
 
 Both run in the course root (the folder with ``nbgrader_config.py``), default: the
 current directory.
@@ -76,53 +79,48 @@ class Outcome:
 
 
 def check_submission(notebook: Path, solution: Path) -> str:
-    """Why ``notebook`` cannot be autograded, or '' when it can.
+    """Why ``notebook`` cannot be autograded, or '' when it can (unreadable, empty, invalid).
 
-    Catches what crashes nbgrader: unreadable JSON, an invalid notebook, and graded cells
-    whose type a student changed (a code test cell turned into markdown).
+    Cells a student deleted, edited or changed to markdown are no reason: the grader
+    restores them (``groundup.grading.notebooks.restore``).
     """
-    import nbformat
+    from groundup.grading.notebooks import check
 
-    try:
-        nb = nbformat.read(notebook, as_version=4)
-        nbformat.validate(nb)
-    except Exception as err:  # NotJSONError, ValidationError, UnicodeDecodeError, ...
-        return f"{notebook.name} is not a valid notebook ({type(err).__name__}: {str(err)[:200]})"
-    expected = {c.metadata["nbgrader"]["grade_id"]: c.cell_type
-                for c in nbformat.read(solution, as_version=4).cells
-                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
-    for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if gid in expected and cell.cell_type != expected[gid]:
-            return f"cell {gid!r} was changed from {expected[gid]} to {cell.cell_type}"
-    return ""
+    return check(notebook)
 
 
-def autograde(assignment: str, root: Path | None = None) -> list[Outcome]:
-    """Autograde each student's submission separately; a broken one does not stop the rest."""
+def limits_for(assignment: str, root: Path, **overrides):
+    """The per-submission limits of ``assignment``: ``grading.toml`` [default] then [assignment]."""
+    from groundup.grading.worker import Limits
+
+    table: dict = {}
+    config = root / "grading.toml"
+    if config.exists():
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        data = tomllib.loads(config.read_text())
+        table = {**data.get("default", {}), **data.get(assignment, {})}
+    units = {"time_s": 1, "cell_s": 1, "memory_gb": 1 << 30, "output_kb": 1 << 10}
+    names = {"time_s": "time_s", "cell_s": "cell_s", "memory_gb": "memory_bytes", "output_kb": "output_bytes"}
+    unknown = set(table) - set(units)
+    if unknown:
+        raise ValueError(f"{config}: unknown keys {sorted(unknown)}; known: {sorted(units)}")
+    values = {names[k]: type(getattr(Limits(), names[k]))(v * units[k]) for k, v in table.items()}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Limits(**values)
+
+
+def autograde(assignment: str, root: Path | None = None, **options) -> list[Outcome]:
+    """Autograde the class (``groundup.grading.classroom.autograde``); one :class:`Outcome` per student."""
+    from groundup.grading.classroom import autograde as grade_class
+
     root = Path(root or Path.cwd()).resolve()
-    solution = root / "solutions" / assignment / f"{assignment}.ipynb"
-    if not solution.exists():
-        raise FileNotFoundError(f"no solution notebook {solution}; known chapters: {assignments(root)}")
-    # The gradebook must know the assignment before anything is autograded.
-    proc = _nbgrader(["generate_assignment", assignment, "--force"], root)
-    if proc.returncode != 0:
-        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{proc.stderr}")
-    outcomes = []
-    for folder in sorted((root / "submitted").glob(f"*/{assignment}")):
-        student = folder.parent.name
-        notebook = folder / f"{assignment}.ipynb"
-        problem = check_submission(notebook, solution) if notebook.exists() else f"no {notebook.name} submitted"
-        if problem:
-            outcomes.append(Outcome(student, False, problem))
-            continue
-        proc = _nbgrader(["autograde", assignment, "--student", student, "--force"], root)
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            outcomes.append(Outcome(student, False, "nbgrader autograde failed: " + " | ".join(tail)))
-        else:
-            outcomes.append(Outcome(student, True))
-    return outcomes
+    options.setdefault("limits", limits_for(assignment, root))
+    return [Outcome(r.student, r.status in ("graded", "tampered", "timed out") and r.notebook is not None,
+                    "; ".join(x for x in [r.status if r.status != "graded" else "", r.reason, *r.notes] if x))
+            for r in grade_class(assignment, root, **options)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,8 +129,23 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="regenerate exercises/ from solutions/")
     gen.add_argument("assignment", nargs="*", help="chapter ids (default: all)")
-    grade = sub.add_parser("autograde", help="autograde submitted/<student>/<chapter>/, one student at a time")
+    grade = sub.add_parser("autograde", help="autograde submitted/<student>/<chapter>/, each student in a sandbox")
     grade.add_argument("assignment")
+    grade.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--time-limit", type=float, help="seconds per submission (default: grading.toml)")
+    grade.add_argument("--cell-limit", type=float, help="seconds per cell (default: grading.toml)")
+    grade.add_argument("--memory-gb", type=float, help="memory cap per kernel in GiB (default: grading.toml)")
+    grade.add_argument("--output-kb", type=int, help="output kept per cell in KiB (default: grading.toml)")
+    grade.add_argument("--private", type=Path, help="extra hidden tests: a folder of <chapter>.py files, or one file")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="grade without bubblewrap (student code can then read and write what you can)")
+    fb = sub.add_parser("feedback", help="nbgrader generate_feedback for every graded student, in parallel")
+    fb.add_argument("assignment")
+    fb.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
+    col = sub.add_parser("collect", help="copy an LMS export or a folder of downloads into submitted/")
+    col.add_argument("assignment")
+    col.add_argument("source", type=Path, help="a .zip or a folder: one folder or zip per student, or loose notebooks")
     args = parser.parse_args(argv)
     root = (args.root or Path.cwd()).resolve()
     if args.command == "generate":
@@ -140,13 +153,38 @@ def main(argv: list[str] | None = None) -> int:
             out = generate(name, root)
             print(f"released {name} -> {out.relative_to(root)}")
         return 0
-    outcomes = autograde(args.assignment, root)
-    for o in outcomes:
-        print(f"{o.student:20} {'graded' if o.ok else 'NOT GRADED: ' + o.message}")
-    failed = [o for o in outcomes if not o.ok]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} submissions graded"
-          + (f"; fix or grade by hand: {', '.join(o.student for o in failed)}" if failed else ""))
-    return 1 if failed else 0
+    if args.command == "feedback":
+        from groundup.grading.classroom import feedback
+
+        failed = feedback(args.assignment, root, jobs=args.jobs)
+        for line in failed:
+            print("NO FEEDBACK:", line)
+        return 1 if failed else 0
+    if args.command == "collect":
+        from groundup.grading.collect import collect
+
+        for line in collect(args.assignment, args.source, root):
+            print(line)
+        return 0
+    from groundup.grading.classroom import autograde as grade_class
+
+    limits = limits_for(args.assignment, root, time_s=args.time_limit, cell_s=args.cell_limit,
+                        memory_bytes=int(args.memory_gb * (1 << 30)) if args.memory_gb else None,
+                        output_bytes=args.output_kb * 1024 if args.output_kb else None)
+    if args.no_sandbox:
+        print("WARNING: grading without a sandbox: student code runs with your permissions and can read "
+              "solutions/ and other students' work; the scratch copies, limits and seals still apply.")
+
+    def show(r):
+        score = f"{r.score:g}/{r.max_score:g}" if r.notebook is not None else "-"
+        print(f"{r.student:24} {r.status:16} {score:>8}  {r.reason}", flush=True)
+
+    results = grade_class(args.assignment, root, jobs=args.jobs, limits=limits, sandbox=False if args.no_sandbox else None,
+                          private=args.private, students=args.student, progress=show)
+    counts = {s: sum(r.status == s for r in results) for s in dict.fromkeys(r.status for r in results)}
+    print(f"{len(results)} submissions: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+          + "; every one is in grades.csv with its status and reason")
+    return 0  # the run completed; each submission's status is in grades.csv
 
 
 if __name__ == "__main__":
