@@ -24,7 +24,7 @@ from groundup.finetune import (
 from groundup.finetune import corpus as corpus_mod
 from groundup.finetune.cli import apply_overrides, main as cli_main
 from groundup.finetune.experiment import (
-    VARIANTS, ForgettingExperiment, load_corpora, run_variant, summary, text_encoder, variants,
+    VARIANTS, VERSIONS, ForgettingExperiment, load_corpora, run_variant, summary, text_encoder, variants,
 )
 from groundup.gpt import GPT, GPTConfig
 from groundup.train import TrainConfig, prepare, train
@@ -445,7 +445,9 @@ def test_experiment_variants_on_a_small_corpus(tmp_path):
     meta = prepare(str(a), "char", tmp_path / "data", progress=False)
     exp = ForgettingExperiment(finetune=_ft(), small_chars=2000, noise_rate=0.5)
     data = load_corpora(exp, meta, b_text=TEXT * 3)
-    assert set(data.b_train) == {"clean", "noisy", "small"} and len(data.b_train["small"]) <= 2000
+    assert set(data.b_train) == set(VERSIONS) and len(data.b_train["small"]) <= 2000
+    assert all(set(data.texts[k].split("\n")) <= set(data.texts["clean"].split("\n")) | set(corpus_mod.SPAM)
+               for k in ("spam",))  # one kind of damage only
     runs = variants(exp)
     assert tuple(runs) == VARIANTS
     assert runs["noisy, lower lr"][1].lr == pytest.approx(exp.finetune.lr * exp.lr_factor)
@@ -475,3 +477,22 @@ def test_presets_and_overrides():
         ForgettingExperiment.preset("gpt-4")
     assert cli_main(["--preset", "finetune-gpt2", "--print-config"]) == 0
     assert cli_main(["bogus=1"]) == 2
+
+
+def test_the_whole_experiment_runs_end_to_end_at_toy_size(data_sandbox, tmp_path, capsys):
+    """What `python -m groundup.finetune` runs: pretrain (cached), every variant, CKA, files."""
+    overrides = ["pretrain_overrides_unused=1"]  # (pretrain_overrides are not a CLI field)
+    assert cli_main(overrides) == 2
+    exp = ForgettingExperiment(
+        pretrain="cpu-tiny",
+        pretrain_overrides=("model.n_layer=2", "model.n_embd=16", "model.n_head=2", "max_iters=4", "lr_decay_iters=4",
+                            "warmup_iters=1", "eval_interval=4", "eval_iters=1", "batch_size=2"),
+        finetune=_ft(max_iters=4, block_size=16, batch_size=4), b_chars=60_000, small_chars=5_000,
+        cka_sequences=2, out_dir=str(tmp_path / "out"))
+    from groundup.finetune.experiment import run
+
+    out = run(exp, progress=False)
+    assert [row["run"] for row in out["summary"]] == list(VARIANTS)
+    assert all(len(v) == 3 for v in out["cka"].values())  # embeddings + 2 blocks
+    assert (tmp_path / "out" / "results.json").exists() and (tmp_path / "out" / "curves.png").exists()
+    assert (data_sandbox / "runs").is_dir()  # the pretraining went through cached_train's cache
