@@ -1,6 +1,6 @@
 """Command line: ``python -m groundup.finetune --preset finetune-cpu`` runs Chapter 8's experiment.
 
-    python -m groundup.finetune --preset finetune-cpu            # ~10 min on a laptop CPU
+    python -m groundup.finetune --preset finetune-cpu            # on a laptop CPU
     python -m groundup.finetune --preset finetune-gpt2           # GPT-2 small on one GPU (downloads it once)
     python -m groundup.finetune --preset finetune-cpu finetune.max_iters=300 noise_rate=0.8
 
