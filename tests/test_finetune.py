@@ -473,6 +473,10 @@ def test_presets_and_overrides():
     assert exp.finetune.min_lr == pytest.approx(3e-5)
     with pytest.raises(ValueError, match="no field 'noise'"):
         apply_overrides(cpu, ["noise=1"])
+    pre = apply_overrides(cpu, ["pretrain.max_iters=1000", "pretrain.model.n_layer=2"])
+    assert pre.pretrain_overrides == ("max_iters=1000", "model.n_layer=2")
+    with pytest.raises(ValueError, match="TrainConfig has no field 'bogus'"):
+        apply_overrides(cpu, ["pretrain.bogus=1"])
     with pytest.raises(ValueError, match="unknown fine-tuning preset"):
         ForgettingExperiment.preset("gpt-4")
     assert cli_main(["--preset", "finetune-gpt2", "--print-config"]) == 0

@@ -5,7 +5,7 @@
     python -m groundup.finetune --preset finetune-cpu finetune.max_iters=300 noise_rate=0.8
 
 Overrides are ``key=value`` for ``ForgettingExperiment`` fields, ``finetune.key=value`` for its
-``FinetuneConfig``. Results go to ``out_dir``: results.json (every curve and the summary) and curves.png.
+``FinetuneConfig``, ``pretrain.key=value`` for the ``groundup.train`` run that pretrains on A. Results go to ``out_dir``: results.json (every curve and the summary) and curves.png.
 """
 from __future__ import annotations
 
@@ -23,13 +23,15 @@ def apply_overrides(exp: ForgettingExperiment, overrides: list[str]) -> Forgetti
     """``key=value`` strings to a new experiment; values parsed by the field's type."""
     top = {f.name: f for f in dataclasses.fields(ForgettingExperiment)}
     sub = {f.name: f for f in dataclasses.fields(FinetuneConfig)}
-    changes, ft_changes = {}, {}
+    changes, ft_changes, pre = {}, {}, list(exp.pretrain_overrides)
     for item in overrides:
         key, sep, raw = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep:
             raise ValueError(f"override {item!r} is not of the form key=value (e.g. noise_rate=0.8).")
-        if key.startswith("finetune."):
+        if key.startswith("pretrain."):
+            pre.append(f"{key[len('pretrain.'):]}={raw}")  # checked by TrainConfig.with_overrides
+        elif key.startswith("finetune."):
             name = key[len("finetune."):]
             if name not in sub or name == "lora_targets":
                 raise ValueError(f"FinetuneConfig has no settable field {name!r}; fields: {sorted(sub)}.")
@@ -38,9 +40,14 @@ def apply_overrides(exp: ForgettingExperiment, overrides: list[str]) -> Forgetti
             changes[key] = _parse(raw, top[key], ForgettingExperiment)
         else:
             raise ValueError(f"ForgettingExperiment has no field {key!r}; fields: {sorted(top)} "
-                             "(fine-tuning fields: finetune.<name>).")
+                             "(fine-tuning fields: finetune.<name>; pretraining: pretrain.<TrainConfig field>).")
     if ft_changes:
         changes["finetune"] = exp.finetune.replace(**ft_changes)
+    if pre != list(exp.pretrain_overrides):
+        from groundup.finetune.experiment import pretrain_config
+
+        changes["pretrain_overrides"] = tuple(pre)
+        pretrain_config(exp.replace(pretrain_overrides=tuple(pre)))  # a bad key fails here, not after minutes
     return exp.replace(**changes)
 
 
