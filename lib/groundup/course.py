@@ -118,7 +118,7 @@ def autograde(assignment: str, root: Path | None = None, **options) -> list[Outc
 
     root = Path(root or Path.cwd()).resolve()
     options.setdefault("limits", limits_for(assignment, root))
-    return [Outcome(r.student, r.status in ("graded", "tampered", "timed out") and r.notebook is not None,
+    return [Outcome(r.student, r.status == "graded",
                     "; ".join(x for x in [r.status if r.status != "graded" else "", r.reason, *r.notes] if x))
             for r in grade_class(assignment, root, **options)]
 

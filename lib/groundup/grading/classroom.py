@@ -234,10 +234,11 @@ def autograde(assignment: str, root: Path | None = None, *, jobs: int = 1, limit
     return results
 
 
-def feedback(assignment: str, root: Path | None = None, *, jobs: int = 1) -> list[str]:
+def feedback(assignment: str, root: Path | None = None, *, jobs: int = 1, students: list[str] | None = None) -> list[str]:
     """``nbgrader generate_feedback`` for each graded student, ``jobs`` at a time; returns failures."""
     root = Path(root or Path.cwd()).resolve()
-    students = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{assignment}"))
+    graded = sorted(p.parent.name for p in (root / "autograded").glob(f"*/{assignment}"))
+    students = [s for s in graded if not students or s in students]
 
     def one(student):
         proc = nbgrader(["generate_feedback", assignment, "--student", student, "--force"], root)

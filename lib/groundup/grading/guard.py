@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import os
 import sys
 import types
 
@@ -69,13 +70,6 @@ def _callables(namespace: dict) -> dict[str, object]:
 def start(modules: list[str]) -> None:
     """Record the original state (run before any student code)."""
     _modules.clear(), _classes.clear(), _names.clear(), _notes.clear()
-    if "torch" in modules:
-        # torch._dynamo wraps torch.manual_seed (and more) when first imported, which some
-        # library code does lazily: import it now, so that its wrappers are the originals.
-        try:
-            import torch._dynamo  # noqa: F401
-        except Exception:
-            pass
     for name in ["builtins", *modules]:
         try:
             module = importlib.import_module(name)
@@ -113,9 +107,14 @@ def enter(cell: str, namespace: dict) -> None:
             continue
         current = vars(module)
         for attr, obj in original.items():
-            if current.get(attr, _MISSING) is not obj:
-                _notes.append(f"{name}.{attr} was replaced")
-                setattr(module, attr, obj)
+            now = current.get(attr, _MISSING)
+            if now is obj:
+                continue
+            if _library_wrapper(now, obj):
+                original[attr] = now
+                continue
+            _notes.append(f"{name}.{attr} was replaced")
+            setattr(module, attr, obj)
     for klass, original in _classes.items():
         for attr, obj in original.items():
             if klass.__dict__.get(attr, _MISSING) is not obj:
@@ -141,6 +140,21 @@ def enter(cell: str, namespace: dict) -> None:
                 current[:] = original
     if _notes:  # printed now, so that a test that then fails still shows it
         print(f"GU-GUARD {cell}: " + "; ".join(_notes))
+
+
+def _library_wrapper(new, old) -> bool:
+    """A wrapper an installed library put around ``old`` (``torch._dynamo`` wraps
+    ``torch.manual_seed`` when first imported): its code lives in an installed file.
+
+    A student's function has its code in the kernel's cells (``<ipython-input-...>`` or a
+    temporary file); making one that claims an installed file takes ``compile`` or
+    ``CodeType``, which the static scan flags.
+    """
+    code = getattr(new, "__code__", None)
+    if getattr(new, "__wrapped__", None) is not old or code is None:
+        return False
+    prefixes = tuple({sys.prefix, sys.base_prefix})
+    return code.co_filename.startswith(prefixes) and os.path.isfile(code.co_filename)
 
 
 class _Missing:

@@ -252,7 +252,8 @@ SUSPICIOUS = {
     r"\bsys\.modules\b|\bimportlib\b|__import__|\bsys\.path\b|\bsys\.meta_path\b": "changes the import system",
     r"\bbuiltins\b|__builtins__": "changes Python's built-ins",
     r"groundup\.grading|_gu_guard|GU-SEAL": "reaches into the grader",
-    r"__code__|__closure__|\bgc\.get_|\bctypes\b|\binspect\.(currentframe|stack)": "rewrites running code",
+    r"__code__|__closure__|\bgc\.get_|\bctypes\b|\binspect\.(currentframe|stack)|\bCodeType\b"
+    r"|(?<![.\w])(compile|exec|eval)\s*\(": "rewrites running code",
     r"\b_ih\b|\b_oh\b|\bIn\s*\[|\bOut\s*\[": "reads the notebook's history",
     r"gradebook|solutions/|\bnbgrader\b": "reaches for the grader's files",
     r"\bos\.(fork|setsid|kill|system|exec\w*)\b|\bsubprocess\b|\bmultiprocessing\b": "starts processes",

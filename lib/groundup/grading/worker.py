@@ -36,8 +36,8 @@ STATUSES = ("graded", "timed out", "crashed", "invalid notebook", "tampered")
 
 @dataclass(frozen=True)
 class Limits:
-    time_s: float = 300.0             # wall clock for the whole submission (kernel start included)
-    cell_s: float = 60.0              # one cell; a cell past it is interrupted and fails
+    time_s: float = 600.0             # wall clock for the whole submission (kernel start included)
+    cell_s: float = 300.0             # one cell; a cell past it is interrupted and fails
     memory_bytes: int = 6 << 30       # address space of the kernel (RLIMIT_AS)
     output_bytes: int = 64 << 10      # kept per cell in the graded notebook and the feedback
     file_bytes: int = 256 << 20       # largest file the kernel may write (RLIMIT_FSIZE)
