@@ -500,3 +500,12 @@ def test_the_whole_experiment_runs_end_to_end_at_toy_size(data_sandbox, tmp_path
     assert all(len(v) == 3 for v in out["cka"].values())  # embeddings + 2 blocks
     assert (tmp_path / "out" / "results.json").exists() and (tmp_path / "out" / "curves.png").exists()
     assert (data_sandbox / "runs").is_dir()  # the pretraining went through cached_train's cache
+
+
+@pytest.mark.parametrize("module", ["corpus", "lora", "cka", "replay"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"groundup.finetune.{module}"))
+    assert result.attempted > 0 and result.failed == 0
