@@ -194,7 +194,7 @@ def test_a_hostile_class_earns_nothing_it_did_not_earn(tmp_path):
     for case in cases:
         hostile.submit(root, case)
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "submitted" not in p.parts}
-    limits = Limits(time_s=120, cell_s=10)
+    limits = Limits(time_s=120, cell_s=20)
 
     private = tmp_path / "private"  # an instructor's extra hidden tests, outside the course
     private.mkdir()

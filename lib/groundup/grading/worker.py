@@ -4,9 +4,12 @@ The scratch copy holds only what nbgrader needs: a configuration written here, a
 the run's template gradebook (the assignment's cells with hidden tests, no solutions),
 the released assignment's other files, and the student's notebook, rebuilt by
 ``notebooks.restore``. No other file of the submission, no ``solutions/``, no course
-gradebook, no other student. ``nbgrader autograde`` runs there in a process group of its
-own; its kernel is started by ``kernel.py`` (limits, sandbox). The result goes back to
-the parent as a :class:`Result`; only the parent writes the course's gradebook.
+gradebook, no other student. ``nbgrader autograde`` runs there, in a :class:`Runner`
+(``runner.py``: a process of its own session that imported nbgrader once); its kernel is
+started by ``kernel.py`` (limits, sandbox). A submission past its limit has the runner's
+whole process group killed; after each one, any process still carrying the submission's
+marker is killed. The result goes back to the parent as a :class:`Result`; only the parent
+writes the course's gradebook.
 """
 
 from __future__ import annotations
