@@ -386,3 +386,18 @@ def test_without_the_sandbox_limits_scratch_copies_and_the_process_sweep_still_h
     assert any("outlived" in n for n in results["detach"].notes), results["detach"].notes
     assert not sleepers()
     assert not list(root.rglob("DROPPED_BY_A_STUDENT.txt"))
+
+
+def test_grades_csv_keeps_the_rows_of_others(tmp_path):
+    from groundup.grading.classroom import write_csv
+    from groundup.grading.worker import Result
+
+    path = tmp_path / "grades.csv"
+    write_csv(path, CH03, [Result("a", "graded", score=3, max_score=11, notebook=nbformat.v4.new_notebook()),
+                           Result("b", "crashed", reason="DeadKernelError: Kernel died")])
+    write_csv(path, "ch01_tokens", [Result("a", "invalid notebook", reason="empty")])
+    write_csv(path, CH03, [Result("b", "graded", score=11, max_score=11, notebook=nbformat.v4.new_notebook())])
+    with path.open() as f:
+        rows = {(r["assignment"], r["student"]): (r["status"], r["score"], r["reason"]) for r in csv.DictReader(f)}
+    assert rows == {(CH03, "a"): ("graded", "3", ""), (CH03, "b"): ("graded", "11", ""),
+                    ("ch01_tokens", "a"): ("invalid notebook", "", "empty")}

@@ -160,11 +160,12 @@ def merge(root: Path, assignment: str, result: Result) -> None:
 
 
 def write_csv(path: Path, assignment: str, results: list[Result]) -> None:
-    """grades.csv: one row per submission, other assignments' rows kept."""
+    """grades.csv: one row per submission; rows of other assignments and students kept."""
     rows = []
     if path.exists():
         with path.open() as f:
-            rows = [r for r in csv.DictReader(f) if r.get("assignment") != assignment]
+            redone = {r.student for r in results}  # with --student, the others' rows stay
+            rows = [r for r in csv.DictReader(f) if r.get("assignment") != assignment or r.get("student") not in redone]
     graded = {"graded", "tampered", "timed out"}
     for r in results:
         rows.append({"student": r.student, "assignment": assignment, "status": r.status,
