@@ -509,3 +509,31 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(f"groundup.finetune.{module}"))
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.slow  # tokenizes the built-in corpus with cl100k; 11 runs with a 100k-token vocabulary
+def test_the_gpt2_preset_path_on_a_tiny_hugging_face_checkpoint(data_sandbox, tmp_path, monkeypatch):
+    """finetune-gpt2 (GPT-2 from the Hub, GPT-2's tokenizer, bfloat16) on a tiny local GPT2LMHeadModel,
+    with cl100k standing in for GPT-2's downloaded tokenizer; on the CPU, as bfloat16 autocast runs there too."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    import groundup.tokenizer as tok
+    from groundup.finetune.experiment import run
+
+    cl100k = tok.load_cl100k()
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=2, n_embd=16, n_positions=64,
+                               vocab_size=cl100k.vocab_size)).save_pretrained(tmp_path / "hf")
+    monkeypatch.setattr(tok, "load_gpt2", lambda: cl100k)
+    preset = ForgettingExperiment.preset("finetune-gpt2")
+    exp = preset.replace(
+        pretrain=f"hf:{tmp_path / 'hf'}", b_chars=40_000, small_chars=4_000, cka_sequences=2, lora_rank=2,
+        finetune=preset.finetune.replace(device="cpu", max_iters=2, warmup_iters=1, batch_size=2, block_size=32,
+                                         eval_interval=1, eval_iters=1),
+        data_dir=str(tmp_path / "data"), out_dir=str(tmp_path / "out"))
+    assert exp.finetune.dtype == "bfloat16"
+    out = run(exp, progress=False)
+    rows = {r["run"]: r for r in out["summary"]}
+    assert set(rows) == set(VARIANTS) and all(math.isfinite(r["A after"]) for r in rows.values())
+    assert rows["noisy, LoRA"]["trainable"] == 2 * 2 * (4 * 16 + 2 * 16 + 5 * 16 + 5 * 16)
+    assert (tmp_path / "out" / "results.json").exists()
