@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from groundup.embeddings.similarity import _as_matrix, cosine_similarity_matrix, euclidean_distances, top_k
+from groundup.embeddings.similarity import _as_matrix, cosine_similarity_matrix, euclidean_distances, l2_normalize, top_k
 
 __all__ = [
     "relative_contrast",
@@ -146,8 +146,6 @@ def mean_cosine(x: Tensor) -> float:
 
     (Zero rows count as pairs with cosine 0.)
     """
-    from groundup.embeddings.similarity import l2_normalize
-
     u = l2_normalize(_as_matrix(x, "x")).double()  # (N, d)
     N = u.shape[0]
     if N < 2:
