@@ -58,6 +58,7 @@ class TemperatureConfig:
     new_tokens: int = 48  # tokens generated per sample (prompt + new = the course model's 64-token window,
     # so every step uses the KV cache; past the window each step would recompute all 64 positions)
     judge_order: int = 5  # n of the character n-gram judge
+    corpus_chars: int = 0  # characters of the built-in corpus for the judge and prompts (0 = all)
     seed: int = 0
     threads: int | None = 1  # torch threads (None: leave alone)
 
@@ -68,7 +69,7 @@ class TemperatureConfig:
     @classmethod
     def tiny(cls) -> "TemperatureConfig":
         return cls(train_steps=30, temperatures=(0.0, 1.0, 2.0), n_prompts=3, samples_per_prompt=3,
-                   new_tokens=24, judge_order=3)
+                   new_tokens=24, judge_order=3, corpus_chars=300_000)
 
 
 # ----------------------------------------------------------------------------- the judge
@@ -345,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     config, out, _ = parse_size(argv, __doc__, "out/temperature.png", TemperatureConfig)
     from groundup.data import builtin_corpus
 
-    text = builtin_corpus()
+    text = builtin_corpus(config.corpus_chars or None)
     cut = int(len(text) * 0.9)
     if hf:
         model, encode, decode = _hf_setup(hf)
