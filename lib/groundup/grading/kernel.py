@@ -101,7 +101,10 @@ def main(argv: list[str] | None = None) -> None:
     for item in Path(nbdir).iterdir():
         if item.is_file() and not item.is_symlink():
             shutil.copy2(item, work)
-    kernel = [sys.executable, "-P", "-m", "ipykernel_launcher", "-f", connection_file,
+    # -P (Python 3.11+) keeps the working directory off sys.path; before 3.11, a bootstrap drops it.
+    start = (["-P", "-m", "ipykernel_launcher"] if sys.version_info >= (3, 11) else
+             ["-c", "import runpy, sys; del sys.path[0]; runpy.run_module('ipykernel_launcher', run_name='__main__')"])
+    kernel = [sys.executable, *start, "-f", connection_file,
               "--IPKernelApp.ignore_cwd=True", "--HistoryManager.enabled=False"]
     set_limits(config["memory_bytes"], config["file_bytes"])
     if config["sandbox"]:
