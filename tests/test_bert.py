@@ -324,3 +324,12 @@ def test_cached_mlm_trains_once_then_loads_the_same_run(tmp_path):
         assert torch.equal(a, b)
     guesses = again.fill_mask("return a [MASK] of items", k=2)
     assert len(guesses) == 1 and len(guesses[0]) == 2
+
+
+@pytest.mark.parametrize("module", ["model", "wordpiece", "embed", "mlm"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"groundup.bert.{module}"))
+    assert result.failed == 0
