@@ -51,6 +51,7 @@ benchmarks: venv
 	$(PY) -m benchmarks.attention
 	$(PY) -m benchmarks.train_cpu
 	$(PY) -m benchmarks.generate
+	$(PY) -m benchmarks.embed
 
 clean:
 	rm -rf _build gradebook.db .pytest_cache

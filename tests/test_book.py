@@ -132,6 +132,7 @@ def server(built_site):
     ("chapters/ch06_training.html", "Training it, fast", "def prepare"),
     ("chapters/ch07_generate.html", "Generating text", "def top_p_filter"),
     ("chapters/ch08_finetune.html", "Fine-tuning, and what it forgets", "def make_noisy"),
+    ("chapters/ch09_bert.html", "BERT: reading in both directions", "def wordpiece_naive"),
     ("chapters/ch10_embeddings.html", "What embedding distances mean, and where they break", "def l2_normalize"),
 ])
 def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet):
