@@ -35,10 +35,10 @@ book: venv
 	@echo "Open _build/html/index.html"
 
 test: venv
-	$(PY) -m pytest -n $(JOBS)
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup
 
 test-fast: venv
-	$(PY) -m pytest -m "not slow and not browser" -n $(JOBS)
+	$(PY) -m pytest -m "not slow and not browser" -n $(JOBS) --dist loadgroup
 
 lab: venv
 	$(VENV)/bin/jupyter lab exercises/

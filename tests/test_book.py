@@ -14,7 +14,9 @@ import pytest
 
 from harness import ROOT
 
-pytestmark = pytest.mark.slow
+# One xdist group (Makefile: --dist loadgroup): every book test runs on the worker that builds
+# the book, so no other worker sits waiting on the build's lock while it could run other tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("book")]
 
 
 @pytest.fixture(scope="session")
