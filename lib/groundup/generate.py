@@ -273,8 +273,7 @@ def step_times(model: nn.Module, idx: Tensor, max_new_tokens: int, *, use_cache:
     for _ in range(max_new_tokens):
         t0 = time.perf_counter()
         fed = idx[:, cache.length:] if cache is not None else idx  # (B, T_new) or the whole (B, T)
-        logits = model(fed, cache=cache, last_only=True)[0][:, -1, :] if cache is not None else \
-            model(fed, last_only=True)[0][:, -1, :]  # (B, V)
+        logits = model(fed, cache=cache, last_only=True)[0][:, -1, :]  # (B, V); cache=None is the plain pass
         idx = torch.cat([idx, logits.argmax(dim=-1, keepdim=True)], dim=1)  # (B, T + 1)
         times.append(time.perf_counter() - t0)
     return times
