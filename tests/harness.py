@@ -101,6 +101,7 @@ class CellRun:
 def run_graded_cells(solution: Path, student: Path | None = None,
                      inject: dict[str, str] | None = None, *,
                      stop_after_last_graded: bool = False,
+                     stop_at_first_failure: bool = False,
                      cell_timeout: float | None = None) -> dict[str, CellRun]:
     """Execute a notebook as nbgrader's autograder would; return grade_id -> result.
 
@@ -110,6 +111,8 @@ def run_graded_cells(solution: Path, student: Path | None = None,
     ``student`` defaults to the solution itself. ``inject`` maps a graded function's
     name to replacement source (a bug-zoo entry), executed right after the solution
     cell that defines the function, so later cells use the replacement.
+    ``stop_at_first_failure`` ends the run at the first graded cell that fails: all the
+    bug zoo needs to know, without paying for the cells after it.
     """
     sol_nb = nbformat.read(solution, as_version=4)
     stu_nb = nbformat.read(student, as_version=4) if student else sol_nb
@@ -149,6 +152,8 @@ def run_graded_cells(solution: Path, student: Path | None = None,
                     break
             if meta.get("grade") and not meta.get("solution"):
                 results[gid] = CellRun(passed=not error, error=error)
+                if error and stop_at_first_failure:
+                    break
             elif error:
                 results[gid or f"cell {index}"] = CellRun(passed=False, error=error, graded=False)
     finally:

@@ -41,6 +41,7 @@ def test_every_graded_function_has_a_bug_zoo(chapter):
 @pytest.mark.parametrize("chapter,function,bug", list(all_bugs()))
 def test_bug_is_caught(chapter, function, bug):
     results = run_graded_cells(solution_path(chapter), inject={function: zoo(chapter)[function][bug]},
-                               stop_after_last_graded=True, cell_timeout=CELL_TIMEOUT)
+                               stop_after_last_graded=True, stop_at_first_failure=True,
+                               cell_timeout=CELL_TIMEOUT)
     failed = [cell for cell, r in results.items() if r.graded and not r.passed]
     assert failed, f"no graded test cell of {chapter} catches the bug {bug!r} in {function}"
