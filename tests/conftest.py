@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config, items):
     tests were spread over both workers, one of them idling on the build's lock for the
     whole build. Applying the suffix here is a no-op where xdist already did it.
     """
-    if not config.getvalue("loadgroup"):
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers only
         return
     for item in items:
         groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
