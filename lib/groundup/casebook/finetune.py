@@ -18,14 +18,17 @@ __all__ = ["forgetting_experiment", "case_finetune"]
 
 
 def forgetting_experiment(size: str):
-    """Chapter 8's experiment at the casebook's sizes (the page's is Chapter 8's ``small()``,
-    so the pretrained model comes from the same cache)."""
+    """Chapter 8's experiment at the casebook's sizes (the page's starts from Chapter 8's
+    ``small()``, so the pretrained model comes from the same cache)."""
     from groundup.finetune.experiment import ForgettingExperiment
     from groundup.finetune.loop import FinetuneConfig
 
     if size == "full":
         return ForgettingExperiment.preset("finetune-cpu")
     exp = ForgettingExperiment.small()
+    if size == "small":  # Chapter 8's model and runs, shortened to 40 steps (the page's budget)
+        exp = exp.replace(finetune=exp.finetune.replace(max_iters=40, lr_decay_iters=40, warmup_iters=4,
+                                                        eval_interval=10))
     if size == "tiny":
         exp = exp.replace(
             pretrain_overrides=("max_iters=30", "lr_decay_iters=30", "warmup_iters=3", "eval_interval=30",
