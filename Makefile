@@ -31,6 +31,8 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 book: venv
+	# Execute the stale pages on every core first (the build itself runs them one at a time).
+	$(PY) -m groundup.bookcache
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html"
 

@@ -59,8 +59,18 @@ def cached_train(cfg: TrainConfig, *, cache_dir: str | Path | None = None) -> Ca
     """Train ``cfg`` once (on its device) and keep the result; load it on later calls."""
     from groundup.train.loop import train  # the loop imports this package's config and data
 
+    from filelock import FileLock  # a dependency of torch
+
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     folder = root / "runs" / run_key(cfg)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # Pages execute in parallel (groundup.bookcache) and tests run on several workers: the
+    # first caller of a configuration trains it, the others wait and load its checkpoint.
+    with FileLock(str(folder) + ".lock"):
+        return _load_or_train(cfg, root, folder, train)
+
+
+def _load_or_train(cfg: TrainConfig, root: Path, folder: Path, train) -> CachedRun:
     cfg = dataclasses.replace(cfg, out_dir=str(folder), data_dir=str(root / "data"), save_checkpoints=True)
     meta = prepare(cfg.data, cfg.tokenizer, cfg.data_dir, val_fraction=cfg.val_fraction,
                    max_chars=cfg.max_chars, progress=cfg.progress)

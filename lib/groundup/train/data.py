@@ -134,10 +134,22 @@ def prepare(data: str, tokenizer: str, data_dir: str | Path, *, val_fraction: fl
     key = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(data).stem if Path(data).is_file() else data}-{tokenizer}")
     folder = Path(data_dir) / (key + (f"-{max_chars}" if max_chars else ""))
     meta_path = folder / "meta.json"
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        if (meta.get("data"), meta.get("tokenizer"), meta.get("val_fraction")) == (data, tokenizer, val_fraction):
-            return _meta(folder, meta)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock  # a dependency of torch
+
+    # Two processes preparing the same corpus (pages built in parallel, test workers):
+    # the second waits for the first and reuses its files instead of rewriting them.
+    with FileLock(str(folder) + ".lock"):
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            if (meta.get("data"), meta.get("tokenizer"), meta.get("val_fraction")) == (data, tokenizer, val_fraction):
+                return _meta(folder, meta)
+        return _tokenize_to(folder, data, tokenizer, val_fraction, max_chars, chunk_chars, progress)
+
+
+def _tokenize_to(folder: Path, data: str, tokenizer: str, val_fraction: float, max_chars: int,
+                 chunk_chars: int, progress: bool) -> DataMeta:
+    meta_path = folder / "meta.json"
     folder.mkdir(parents=True, exist_ok=True)
     text = load_corpus(data, max_chars, progress=progress)
     encode_batch, vocab_size, extra = make_tokenizer(tokenizer, text, folder)
