@@ -105,7 +105,7 @@ def browser():
     options.binary_location = browser_path
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"):
+                 "--disable-dev-shm-usage", "--window-size=1280,1000"):  # a laptop screen: sidebar shown
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
@@ -159,6 +159,13 @@ def test_page_renders_without_console_errors(browser, server, page, heading, cod
     assert any(heading in t for t in titles), f"{page}: visible h1 headings are {titles}"
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, f"console errors on {page}: {errors}"
+    searches = [e for e in browser.find_elements(By.CSS_SELECTOR, ".search-button-field") if e.is_displayed()]
+    assert len(searches) == 1, f"{page}: {len(searches)} search boxes on screen (_static/groundup.css keeps one)"
+    # Outputs wrap at the column's edge (_static/groundup.css): none runs past it.
+    cut = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.cell_output pre'))"
+        ".filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText.slice(0, 80));")
+    assert not cut, f"{page}: outputs wider than the column: {cut}"
     if code_snippet:
         blocks = browser.find_elements(By.CSS_SELECTOR, "div.highlight pre")
         assert any(code_snippet in b.text for b in blocks), f"{page}: no rendered code block shows {code_snippet!r}"
