@@ -165,3 +165,176 @@ def test_chunkers():
     assert pipeline.chunk_words("a b c d e f", 4, overlap=2) == ["a b c d", "c d e f"]
     with pytest.raises(ValueError):
         pipeline.chunk_words("a", 2, overlap=2)
+
+
+# ----------------------------------------------------------------------------- the transformers path
+def _tiny_hf_model(folder, chat: bool):
+    """A randomly initialised GPT-2 (2 layers, width 32) and a word-level tokenizer, saved
+    to ``folder``: the HFGenerator code path with no download."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    words = sorted(set(" ".join(make_world(WorldConfig(n_people=20)).documents()).split()) |
+                   set("question answer : [1] [2] [3] where was born ? Answer the using only".split()))
+    vocab = {w: i for i, w in enumerate(["<unk>", "<eos>"] + words)}
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="<unk>", eos_token="<eos>", pad_token="<eos>")
+    if chat:
+        tok.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}answer :"
+    tok.save_pretrained(folder)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(vocab), n_positions=64, n_embd=32, n_layer=2, n_head=2,
+                               eos_token_id=1, bos_token_id=1)).save_pretrained(folder)
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_hf_generator_runs_a_tiny_local_model_through_the_pipeline(tmp_path, chat):
+    from groundup.rag.generators import HFGenerator
+    from groundup.rag.pipeline import RAGPipeline
+    from groundup.retrieval.bm25 import BM25
+
+    _tiny_hf_model(tmp_path, chat)
+    gen = HFGenerator(tmp_path, instruction="")
+    assert gen.window == 64 and gen.count_tokens("where was born ?") == 4
+    out = gen.generate("question : where was born ? answer :", max_new_tokens=3)
+    assert isinstance(out, str) and len(out.split()) <= 3
+    w = make_world(WorldConfig(n_people=20))
+    rag = RAGPipeline(BM25(), gen, k=3, max_new_tokens=3)
+    rag.index(w.doc_ids, w.documents())
+    q = w.questions()[0]
+    ans = rag.ask(q.text)
+    assert ans.passages and ans.passages[0].text == q.evidence  # BM25 finds the name
+    assert ans.prompt.count("[") >= 1 and all(p in ans.passages for p in ans.cited)
+    with pytest.raises(ValueError, match="window"):
+        gen.generate(" ".join(["where"] * 70), max_new_tokens=3)
+
+
+# ----------------------------------------------------------------------------- the course reader
+from groundup.rag.reader import ReaderConfig, greedy_answers, make_example, train_reader  # noqa: E402
+
+# One passage at a time (reading several is what the page's reader spends its minute on): ~10 s on one core.
+FAST = ReaderConfig(max_passages=1, block_size=32, steps=200)
+
+
+@pytest.fixture(scope="module")
+def fast_reader(tmp_path_factory):
+    torch.set_num_threads(1)
+    cache = tmp_path_factory.mktemp("cache")
+    reader = train_reader(FAST, cache_dir=cache)
+    reader.cache_dir = cache
+    return reader
+
+
+def test_training_examples_cite_the_passage_that_states_the_answer():
+    rng = random.Random(0)
+    cfg = ReaderConfig()
+    for _ in range(200):
+        prompt, target = make_example(rng, cfg)
+        passages = [line.split(" ", 1)[1] for line in prompt.splitlines() if line.startswith("[")]
+        answer, cited = parse_answer(target.split("<eos>")[0], len(passages))
+        question = prompt.splitlines()[-2]
+        name = next(w for w in question.split() if w[0].isupper())
+        if passages:
+            assert len(cited) == 1 and is_supported(answer, [passages[cited[0] - 1]])
+            assert name in passages[cited[0] - 1]
+        else:
+            assert cited == [] and answer
+
+
+def test_the_reader_is_at_chance_closed_book_and_reads_the_gold_passage(fast_reader):
+    w = make_world(WorldConfig(n_people=100, seed=5))
+    scores = evaluate.accuracy_by_condition(fast_reader, w)
+    assert scores["closed-book"].accuracy < 0.25  # chance is 1/10
+    assert scores["gold passage"].accuracy > 0.8 and scores["gold passage"].citation > 0.8
+    assert scores["wrong passage"].accuracy < 0.25 and scores["wrong passage"].hallucination > 0.5
+
+
+def test_the_cache_returns_the_same_weights(fast_reader):
+    assert fast_reader.trained_now and fast_reader.history["loss"][-1] < fast_reader.history["loss"][0]
+    again = train_reader(FAST, cache_dir=fast_reader.cache_dir)
+    assert not again.trained_now and again.history == fast_reader.history
+    for a, b in zip(again.model.state_dict().values(), fast_reader.model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert ReaderConfig(steps=1).key() != FAST.key() and ReaderConfig().key() == ReaderConfig().key()
+
+
+def test_batched_greedy_answers_equal_generate_one_at_a_time(fast_reader):
+    from groundup.rag.generators import CourseGenerator
+
+    w = make_world(WorldConfig(n_people=10, seed=2))
+    qs = w.questions()[:12]
+    prompts = [build_prompt(q.text, [q.evidence]) for q in qs] + [build_prompt(q.text, []) for q in qs[:4]]
+    gen = CourseGenerator(fast_reader)
+    assert greedy_answers(fast_reader, prompts) == [gen.generate(p) for p in prompts]
+
+
+def test_the_pipeline_answers_with_citations_and_handles_bad_input(fast_reader):
+    from groundup.rag.generators import CourseGenerator
+    from groundup.rag.pipeline import RAGPipeline
+    from groundup.retrieval.bm25 import BM25
+
+    w = make_world(WorldConfig(n_people=50, seed=8))
+    rag = RAGPipeline(BM25(), CourseGenerator(fast_reader), k=1)
+    with pytest.raises(RuntimeError, match="index"):
+        rag.ask("where was Velmora born ?")
+    rag.index(w.doc_ids, w.documents())
+    right = 0
+    for q in w.questions()[:30]:
+        a = rag.ask(q.text)
+        assert a.passages and a.seconds["search"] >= 0
+        right += evaluate.exact_match(a.answer, q.answer) and a.supported
+    assert right >= 20
+    with pytest.raises(ValueError, match="empty"):
+        rag.ask("  ")
+    with pytest.raises(ValueError, match="window"):
+        rag.ask("where was " + "Velmora " * 40 + "born ?")
+    nothing = rag.ask("zzz qqq ?")  # no word in the index: nothing retrieved, the pipeline abstains
+    assert nothing.answer == "" and nothing.passages == [] and not nothing.supported
+
+
+def test_rag_sequence_scores_with_the_reader_match_a_brute_force_loop(fast_reader):
+    from groundup.rag.marginal import passage_token_logprobs, rag_sequence_answer, rag_token_answer
+    from groundup.rag.reader import answer_logprobs
+
+    w = make_world(WorldConfig(n_people=10, seed=3))
+    q = w.questions()[0]
+    passages = [q.evidence, w.people[1].sentence(q.relation), w.people[2].sentence(q.relation)]
+    scores = torch.tensor([2.0, 1.0, 0.5])
+    tok = passage_token_logprobs(fast_reader, q.text, passages, q.answer)  # (K, N)
+    brute = sum(torch.softmax(scores.double(), 0)[z] *
+                answer_logprobs(fast_reader, [build_prompt(q.text, [passages[z]])], [q.answer])[0].double().exp()
+                for z in range(3))
+    got = rag_sequence_logprob(passage_log_posterior(scores), tok).exp()
+    assert torch.isclose(got, brute, rtol=1e-5)
+    best, marg = rag_sequence_answer(fast_reader, q.text, passages, scores)
+    assert best == q.answer and set(marg) >= {q.answer}
+    assert isinstance(rag_token_answer(fast_reader, q.text, passages, scores), str)
+    with pytest.raises(ValueError, match="no passages"):
+        passage_token_logprobs(fast_reader, q.text, [], q.answer)
+
+
+# ----------------------------------------------------------------------------- ask the Python docs
+def test_docs_qa_cites_the_passage_its_sentence_comes_from():
+    from groundup.rag import pydocs
+    from groundup.rag.pydocs import DocsQA
+
+    assert doctest.testmod(pydocs).failed == 0
+
+    def bag_of_words(texts):  # a stand-in for MiniLM: unit bag-of-words vectors over a few words
+        vocab = ["sort", "list", "place", "file", "open", "read", "json"]
+        v = torch.tensor([[float(w in t.lower()) for w in vocab] for t in texts]) + 1e-3
+        return v / v.norm(dim=1, keepdim=True)
+
+    docs = [("list.sort", "Sort the list in place. The sort is stable and returns None."),
+            ("open", "Open a file and return a stream. Raise OSError upon failure to open it."),
+            ("json.load", "Read a JSON document from a file object. Deserialize it to a Python object.")]
+    qa = DocsQA(embed=bag_of_words, size=8, overlap=2).index(docs)
+    a = qa.ask("how do I sort a list in place?", k=2)
+    assert a.answer == "Sort the list in place." and a.passages[a.citation - 1][0] == "list.sort"
+    assert a.answer in a.passages[a.citation - 1][1].text
+    assert "[1] list.sort" in a.render()
+    with pytest.raises(ValueError, match="empty"):
+        qa.ask("")
+    with pytest.raises(RuntimeError, match="index"):
+        DocsQA(embed=bag_of_words).ask("sort?")

@@ -3,8 +3,8 @@
 Retrieved passages go into the prompt numbered from 1, best first; the reader is asked to
 answer and to cite the numbers of the passages it used::
 
-    [1] Velmora was born in Port Karst , works as a weaver and keeps a heron .
-    [2] Tavrin was born in Old Vessa , works as a smith and keeps a lynx .
+    [1] Velmora was born in Port Karst .
+    [2] Tavrin was born in Old Vessa .
     question : where was Velmora born ?
     answer :
 
