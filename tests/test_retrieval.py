@@ -33,7 +33,7 @@ from groundup.retrieval import (
     write_beir,
 )
 from groundup.retrieval import collections as rcollections
-from groundup.retrieval.bm25 import top_k_sparse
+from groundup.retrieval.bm25 import top_k_csr, top_k_sparse
 from groundup.retrieval.cli import main as cli_main
 from localhttp import serve
 
@@ -243,6 +243,32 @@ def test_top_k_ties_go_to_the_lower_document():
         nz = np.flatnonzero(row)
         want = nz[np.lexsort((nz, -row[nz]))][:7]
         assert cols.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 60])
+def test_batched_top_k_equals_the_per_row_reference(k):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(k)
+    dense = rng.integers(0, 5, size=(40, 50)).astype(np.float32) * rng.choice([1.0, 0.5], size=(40, 50)).astype(np.float32)
+    dense[3] = 0  # a row with no hits
+    dense[5, :4] = [1, 1, 1, 0]  # a row with fewer hits than k
+    m = sp.csr_matrix(dense)
+    cols, vals, counts = top_k_csr(m, k)
+    want = top_k_sparse(m, k)
+    assert counts.tolist() == [len(c) for c, _ in want]
+    assert cols.tolist() == np.concatenate([c for c, _ in want]).tolist()
+    assert vals.tolist() == np.concatenate([v for _, v in want]).tolist()
+
+
+def test_search_arrays_equals_search(course, indexed):
+    ours, _ = indexed
+    queries = list(course.queries.values())[:50] + ["", "the of"]
+    docs, scores = ours.search_arrays(queries, k=20)
+    for hits, d, s in zip(ours.search(queries, k=20), docs, scores):
+        n = len(hits)
+        assert [ours.doc_ids[j] for j in d[:n]] == [h for h, _ in hits] and np.all(d[n:] == -1)
+        np.testing.assert_array_equal(s[:n], np.array([x for _, x in hits], dtype=np.float32))
 
 
 # ----------------------------------------------------------------------------- metrics vs pytrec_eval

@@ -41,7 +41,7 @@ from groundup.retrieval.base import Hit
 from groundup.retrieval.text import Analyzer
 
 __all__ = ["lucene_idf", "robertson_idf", "bm25_term_weight", "bm25_scores_naive", "SparseRetriever", "BM25",
-           "TFIDF", "top_k_sparse"]
+           "TFIDF", "top_k_sparse", "top_k_csr"]
 
 # ---------------------------------------------------------------------------
 # The formula, one term at a time
@@ -129,6 +129,50 @@ def top_k_sparse(scores: sp.csr_matrix, k: int) -> list[tuple[np.ndarray, np.nda
     return out
 
 
+def _order_keys(data: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """One uint64 per entry, larger = better: the score, then the lower column.
+
+    A positive float32's bit pattern, read as an unsigned integer, orders like the number;
+    with it in the high 32 bits and the column, inverted, in the low 32, "higher score, ties
+    to the lower column" is plain integer order.
+    """
+    bits = data.astype(np.float32).view(np.uint32).astype(np.uint64)
+    return (bits << np.uint64(32)) | (np.uint64(0xFFFFFFFF) - cols.astype(np.uint64))
+
+
+def top_k_csr(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same selection as ``top_k_sparse``, for a whole batch with little Python per row.
+
+    Returns ``cols`` and ``vals``, the rows' results one after the other (each row's best
+    first, ties to the lower column), and ``counts`` (Q,): how many results each row has,
+    min(k, stored entries). A row with more than k stored scores gets one ``partition`` of
+    its stored scores (a few hundred, not N) for its k-th best score; every entry at or
+    above its row's k-th best is a candidate (ties included), and one sort of the
+    candidates of the whole batch orders them. Needs positive float32 scores (BM25's);
+    others go through ``top_k_sparse``.
+    """
+    Q = scores.shape[0]
+    data, indptr = scores.data, scores.indptr
+    if data.dtype != np.float32 or scores.shape[1] >= 1 << 32 or (len(data) and data.min() <= 0):
+        rows = top_k_sparse(scores, k)
+        counts = np.array([len(c) for c, _ in rows], dtype=np.int64)
+        cols = np.concatenate([c for c, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+        vals = np.concatenate([v for _, v in rows]) if rows else np.zeros(0, dtype=data.dtype)
+        return cols, vals, counts
+    n = np.diff(indptr)  # (Q,) stored entries per row
+    kth = np.zeros(Q, dtype=np.float32)  # (Q,) the k-th best score; 0 keeps every entry of a short row
+    for row in np.flatnonzero(n > k).tolist():
+        m = n[row] - k
+        kth[row] = np.partition(data[indptr[row]:indptr[row + 1]], m)[m]
+    cand = np.flatnonzero(data >= np.repeat(kth, n))  # (C,) about k per row, more where scores tie
+    cand_row = np.searchsorted(indptr, cand, side="right") - 1
+    cand = cand[np.lexsort((~_order_keys(data[cand], scores.indices[cand]), cand_row))]  # by row, best first
+    cand_row = np.searchsorted(indptr, cand, side="right") - 1
+    first = np.concatenate(([0], np.cumsum(np.bincount(cand_row, minlength=Q))[:-1]))  # (Q,) where each row starts
+    cand = cand[np.arange(len(cand)) - first[cand_row] < k]  # the first k of each row
+    return scores.indices[cand], data[cand], np.minimum(n, k)
+
+
 # ---------------------------------------------------------------------------
 # The index: shared by BM25 and TF-IDF
 # ---------------------------------------------------------------------------
@@ -148,7 +192,7 @@ class SparseRetriever:
                  query_batch: int = 256) -> None:
         self.analyzer = analyzer if analyzer is not None else Analyzer()
         self.dtype = np.dtype(dtype)  # of the stored weights and the scores
-        self.query_batch = query_batch  # queries scored in one sparse product (bounds memory)
+        self.query_batch = query_batch  # queries scored in one sparse product
         self.vocab: dict[str, int] = {}  # term -> row of W
         self.doc_ids: list[str] = []
         self.W: sp.csr_matrix | None = None  # (V, N) the inverted index: row t = postings of term t
@@ -178,6 +222,7 @@ class SparseRetriever:
         tf = sp.csr_matrix((np.ones(len(cols), dtype=np.float64), (rows, cols)),
                            shape=(len(texts), max(len(vocab), 1)))  # (N, V) duplicates summed: term counts
         self.vocab, self.doc_ids = vocab, doc_ids
+        self._doc_id_array = np.array(doc_ids, dtype=object)  # (N,) for turning columns into ids in bulk
         self.W = self._weigh(tf, doc_len).T.tocsr().astype(self.dtype)  # (V, N): the inverted index
         self.W.eliminate_zeros()
 
@@ -186,21 +231,20 @@ class SparseRetriever:
 
     # -- queries ---------------------------------------------------------------------------
 
-    def _query_weights(self, counts: np.ndarray) -> np.ndarray:
-        return counts  # a term repeated in the query counts once per occurrence
-
     def _query_matrix(self, queries: Sequence[str]) -> sp.csr_matrix:
-        """(Q, V): each query's known terms, weighted."""
-        indptr, indices, data = [0], [], []
-        for q in queries:
+        """(Q, V): how often each known term occurs in each query (unknown terms match nothing)."""
+        vocab_get = self.vocab.get
+        cols: list[int] = []
+        lens = np.zeros(len(queries), dtype=np.int64)  # (Q,) known terms per query
+        for i, q in enumerate(queries):
             if not isinstance(q, str):
                 raise TypeError(f"each query must be a str, got {type(q).__name__}")
-            ids = [self.vocab[t] for t in self.analyzer(q) if t in self.vocab]  # unknown terms match nothing
-            uniq, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
-            indices.append(uniq)
-            data.append(self._query_weights(counts.astype(np.float64)))
-            indptr.append(indptr[-1] + len(uniq))
-        return sp.csr_matrix((np.concatenate(data).astype(self.dtype), np.concatenate(indices), indptr),
+            ids = [t for t in map(vocab_get, self.analyzer(q)) if t is not None]
+            cols.extend(ids)
+            lens[i] = len(ids)
+        indptr = np.concatenate(([0], np.cumsum(lens)))
+        # A term repeated in the query is stored twice (and so counts twice): the product sums both.
+        return sp.csr_matrix((np.ones(len(cols), dtype=self.dtype), np.asarray(cols, dtype=np.int64), indptr),
                              shape=(len(queries), self.W.shape[0]))
 
     def _check_ready(self) -> None:
@@ -224,12 +268,34 @@ class SparseRetriever:
         queries, results = list(queries), []
         with tqdm(total=len(queries), desc="search", unit="query", disable=not progress) as bar:
             for start in range(0, len(queries), self.query_batch):
-                batch = queries[start:start + self.query_batch]
-                scores = (self._query_matrix(batch) @ self.W).tocsr()  # (Q, N), non-zero where a term is shared
-                for cols, vals in top_k_sparse(scores, int(k)):
-                    results.append([(self.doc_ids[c], float(v)) for c, v in zip(cols.tolist(), vals.tolist())])
-                bar.update(len(batch))
+                chunk = queries[start:start + self.query_batch]
+                cols, vals, counts = self._search_batch(chunk, int(k))
+                ids, vals = self._doc_id_array[cols].tolist(), vals.tolist()
+                end = np.cumsum(counts).tolist()
+                results.extend(list(zip(ids[e - c:e], vals[e - c:e])) for e, c in zip(end, counts.tolist()))
+                bar.update(len(chunk))
         return results
+
+    def _search_batch(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        scores = (self._query_matrix(queries) @ self.W).tocsr()  # (Q, N), stored where a term is shared
+        return top_k_csr(scores, k)
+
+    def search_arrays(self, queries: Sequence[str], k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """``search`` as two (Q, k) arrays, document positions and scores, padded with -1 and 0.
+
+        For callers that want NumPy out rather than ``(doc_id, score)`` tuples (as ``bm25s``
+        returns them); ``self.doc_ids[j]`` is the id of position j.
+        """
+        self._check_ready()
+        queries = list(queries)
+        docs = np.full((len(queries), k), -1, dtype=np.int64)
+        scores = np.zeros((len(queries), k), dtype=self.dtype)
+        for start in range(0, len(queries), self.query_batch):
+            cols, vals, counts = self._search_batch(queries[start:start + self.query_batch], k)
+            rows = np.repeat(np.arange(start, start + len(counts)), counts)
+            place = np.arange(len(cols)) - np.repeat(np.cumsum(counts) - counts, counts)  # rank within the row
+            docs[rows, place], scores[rows, place] = cols, vals
+        return docs, scores
 
 
 class BM25(SparseRetriever):
@@ -285,6 +351,7 @@ class TFIDF(SparseRetriever):
 
     def _query_matrix(self, queries: Sequence[str]) -> sp.csr_matrix:
         q = super()._query_matrix(queries).astype(np.float64)
+        q.sum_duplicates()  # a repeated term: one entry holding its count
         q = q.multiply(self.idf[None, :]).tocsr()  # (Q, V)
         norms = np.sqrt(np.asarray(q.multiply(q).sum(axis=1)).ravel())
         return (sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ q).astype(self.dtype).tocsr()
