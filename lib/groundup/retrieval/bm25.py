@@ -236,10 +236,16 @@ class SparseRetriever:
         vocab_get = self.vocab.get
         cols: list[int] = []
         lens = np.zeros(len(queries), dtype=np.int64)  # (Q,) known terms per query
+        analyse, a = self.analyzer, self.analyzer
+        if isinstance(a, Analyzer) and a.stemmer is None:
+            # The documents went through the same analyser, so no stop word is in the vocabulary:
+            # looking the raw terms up drops them, and saves a pass over each query's terms.
+            split, lower = a._findall, a.lower
+            analyse = lambda q: split(q.lower() if lower else q)  # noqa: E731
         for i, q in enumerate(queries):
             if not isinstance(q, str):
                 raise TypeError(f"each query must be a str, got {type(q).__name__}")
-            ids = [t for t in map(vocab_get, self.analyzer(q)) if t is not None]
+            ids = [t for t in map(vocab_get, analyse(q)) if t is not None]
             cols.extend(ids)
             lens[i] = len(ids)
         indptr = np.concatenate(([0], np.cumsum(lens)))
