@@ -54,6 +54,7 @@ benchmarks: venv
 	$(PY) -m benchmarks.train_cpu
 	$(PY) -m benchmarks.generate
 	$(PY) -m benchmarks.embed
+	$(PY) -m benchmarks.bm25
 
 clean:
 	rm -rf _build gradebook.db .pytest_cache
