@@ -10,7 +10,8 @@ measured with the fault in place and with the fix. One module per family:
 * :mod:`~groundup.casebook.costs` — costs beyond projections: languages, formats, KV memory;
 * :mod:`~groundup.casebook.retrieval` — retrieval at volume: un-normalised vectors,
   truncated long documents (chunking), distractors;
-* :mod:`~groundup.casebook.finetune` — a fine-tune that hurt the inputs it was not about.
+* :mod:`~groundup.casebook.finetune` — a fine-tune that hurt the inputs it was not about;
+* :mod:`~groundup.casebook.rag` — a hallucination traced to a retrieval miss.
 
 ``python -m groundup.casebook CASE [--full]`` runs one case (``all`` runs every case).
 """
@@ -25,7 +26,7 @@ __all__ = ["CaseResult", "SIZES", "check_size", "CASE_NAMES", "run_case"]
 
 
 def _cases() -> dict[str, Callable[..., CaseResult]]:
-    from groundup.casebook import costs, finetune, latency, outputs, retrieval
+    from groundup.casebook import costs, finetune, latency, outputs, rag, retrieval
 
     return {
         "temperature": outputs.case_temperature,
@@ -41,11 +42,12 @@ def _cases() -> dict[str, Callable[..., CaseResult]]:
         "chunking": retrieval.case_chunking,
         "distractors": retrieval.case_distractors,
         "finetune": finetune.case_finetune,
+        "rag-miss": rag.case_rag_miss,
     }
 
 
 CASE_NAMES = ("temperature", "context-window", "numbers", "kv-cache", "long-context", "padding", "languages",
-              "formats", "kv-memory", "norms", "chunking", "distractors", "finetune")
+              "formats", "kv-memory", "norms", "chunking", "distractors", "finetune", "rag-miss")
 
 
 

@@ -47,7 +47,7 @@ def course_retrieval_set(size: str):
 def recall_at(scores: Tensor, gold: Tensor, k: int) -> float:
     """Share of queries whose gold column is among the k highest of its row of ``scores`` (Q, N).
 
-    >>> recall_at(torch.tensor([[0.9, 0.1, 0.5], [0.2, 0.3, 0.1]]), torch.tensor([2, 0]), 2)
+    >>> recall_at(torch.tensor([[0.9, 0.1, 0.5], [0.2, 0.3, 0.1]]), torch.tensor([0, 0]), 1)
     0.5
     """
     top = scores.topk(min(k, scores.size(1)), dim=1).indices  # (Q, k)
