@@ -27,7 +27,7 @@ from groundup.rag.world import RELATIONS, Question, World
 
 __all__ = ["exact_match", "contains_gold", "citation_correct", "recall_at_k", "Scores", "score_answers",
            "near_misses", "accuracy_by_condition", "hallucination_vs_recall", "lost_in_the_middle",
-           "context_overflow", "latency_budget"]
+           "context_overflow", "chunk_boundaries", "pipeline_scores", "latency_budget"]
 
 
 def exact_match(pred: str, gold: str) -> bool:
@@ -183,6 +183,51 @@ def context_overflow(reader: Reader, world: World, ks: Sequence[int], ranked: di
             outs = greedy_answers(reader, prompts, max_new_tokens)
             res[name][k] = sum(exact_match(parse_answer(o)[0], q.answer) for o, q in zip(outs, qs)) / len(qs)
     return res
+
+
+def chunk_boundaries(reader: Reader, world: World, chunkers: dict, make_retriever) -> dict[str, dict[str, float]]:
+    """Chunk the documents each way (``chunkers``: name -> text -> chunks), retrieve the top
+    chunk for every question with a fresh ``make_retriever()``, and read it. Per chunker:
+    chunks per document, recall@1 of a chunk holding the whole evidence sentence, accuracy."""
+    qs = world.questions()
+    out = {}
+    for name, chunk in chunkers.items():
+        texts = {f"{d}#{j}": c for d, t in world.corpus().items() for j, c in enumerate(chunk(t))}
+        retriever = make_retriever()
+        retriever.index(list(texts), list(texts.values()))
+        top = [texts[h[0][0]] if h else "" for h in retriever.search([q.text for q in qs], k=1)]
+        fits = [c if len(reader.encode(build_prompt(q.text, [c]))) + 5 <= reader.model.config.block_size else ""
+                for q, c in zip(qs, top)]
+        outs = greedy_answers(reader, [build_prompt(q.text, [c] if c else []) for q, c in zip(qs, fits)])
+        out[name] = {
+            "chunks per document": len(texts) / len(world.people),
+            "recall@1": sum(recall_at_k([c], q.evidence) for q, c in zip(qs, top)) / len(qs),
+            "accuracy": sum(exact_match(parse_answer(o)[0], q.answer) for o, q in zip(outs, qs)) / len(qs),
+        }
+    return out
+
+
+def pipeline_scores(pipeline, world: World, questions: Sequence[Question] | None = None) -> dict[str, float]:
+    """Ask the pipeline every question: recall of the gold passage among the passages in the
+    prompt, exact match, citation correctness, supported answers; accuracy split by whether
+    retrieval found the gold passage (a miss is where hallucinations come from)."""
+    qs = list(questions) if questions is not None else world.questions()
+    hit_right = hit_n = miss_right = miss_n = cite = supported = em = 0
+    for q in qs:
+        a = pipeline.ask(q.text)
+        found = recall_at_k([p.text for p in a.passages], q.evidence)
+        right = exact_match(a.answer, q.answer)
+        em += right
+        cite += citation_correct([p.text for p in a.cited], q.evidence)
+        supported += a.supported
+        if found:
+            hit_n, hit_right = hit_n + 1, hit_right + right
+        else:
+            miss_n, miss_right = miss_n + 1, miss_right + right
+    n = len(qs)
+    return {"recall": hit_n / n, "exact match": em / n, "citation correct": cite / n, "supported": supported / n,
+            "accuracy when retrieved": hit_right / hit_n if hit_n else float("nan"),
+            "accuracy when missed": miss_right / miss_n if miss_n else float("nan")}
 
 
 def latency_budget(pipeline, question: str, *, embed=None, repeats: int = 5) -> dict[str, float]:

@@ -74,7 +74,7 @@ class ReaderConfig:
     def key(self) -> str:
         """A short hash of the config: the cache folder's name."""
         blob = json.dumps(dataclasses.asdict(self), sort_keys=True)
-        return hashlib.sha256(("rag-reader-v1" + blob).encode()).hexdigest()[:16]
+        return hashlib.sha256(("rag-reader-v2" + blob).encode()).hexdigest()[:16]
 
 
 def make_example(rng: random.Random, cfg: ReaderConfig, n_passages: int | None = None,
@@ -125,12 +125,14 @@ class Reader:
 
 def _batch(rng: random.Random, cfg: ReaderConfig, tok: WorldTokenizer) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, T) inputs and targets (-1 on padding, and on the prompt unless ``loss_on_all``)."""
-    T = cfg.block_size
+    examples = [make_example(rng, cfg) for _ in range(cfg.batch_size)]
+    encoded = [(tok.encode(p), tok.encode(t)) for p, t in examples]
+    # pad to the batch's longest example, not the window: the positions past it cost time
+    # and change nothing before them (attention is causal)
+    T = min(cfg.block_size, max(len(p) + len(t) for p, t in encoded) - 1)
     x = torch.full((cfg.batch_size, T), tok.pad_id, dtype=torch.long)  # (B, T)
     y = torch.full((cfg.batch_size, T), -1, dtype=torch.long)  # (B, T)
-    for b in range(cfg.batch_size):
-        prompt, target = make_example(rng, cfg)
-        p, t = tok.encode(prompt), tok.encode(target)
+    for b, (p, t) in enumerate(encoded):
         ids = (p + t)[: T + 1]
         x[b, : len(ids) - 1] = torch.tensor(ids[:-1])
         start = 0 if cfg.loss_on_all else len(p) - 1
@@ -238,30 +240,26 @@ def token_logprobs(reader: Reader, prompts: list[str], answers: list[str]) -> to
 
 @torch.no_grad()
 def greedy_answers(reader: Reader, prompts: list[str], max_new_tokens: int = 5) -> list[str]:
-    """Greedy answers for many prompts at once (right-padded; each row reads its own last
-    position), up to ``<eos>``. Same tokens as ``groundup.generate.generate`` at
-    temperature 0, one prompt at a time (a test checks it)."""
-    if not prompts:
-        return []
+    """Greedy answers for many prompts at once, each up to its ``<eos>``.
+
+    Prompts of one token length form one batch for Chapter 7's ``generate`` (KV cache,
+    temperature 0): the prompt is prefilled once and each answer token costs one position.
+    The same tokens as ``generate`` on one prompt at a time (a test checks it)."""
+    from groundup.generate import generate
+
     tok, model = reader.tokenizer, reader.model
     rows = [tok.encode(p) for p in prompts]
-    T_max = max(len(r) for r in rows) + max_new_tokens
-    if T_max > model.config.block_size:
-        raise ValueError(f"the longest prompt ({T_max - max_new_tokens} tokens) plus {max_new_tokens} new "
+    if rows and max(map(len, rows)) + max_new_tokens > model.config.block_size:
+        raise ValueError(f"the longest prompt ({max(map(len, rows))} tokens) plus {max_new_tokens} new "
                          f"tokens is past the reader's window of {model.config.block_size}.")
-    done = [False] * len(rows)
-    outs: list[list[int]] = [[] for _ in rows]
-    for _ in range(max_new_tokens):
-        x, lengths = _pad(rows, tok.pad_id)  # (B, T)
-        logits = model(x)[0]  # (B, T, V)
-        nxt = logits[torch.arange(len(rows)), lengths - 1].argmax(dim=-1)  # (B,)
-        for i, t in enumerate(nxt.tolist()):
-            if not done[i]:
-                if t == tok.eos_id:
-                    done[i] = True
-                else:
-                    outs[i].append(t)
-            rows[i] = rows[i] + [t]
-        if all(done):
-            break
-    return [tok.decode(o) for o in outs]
+    by_length: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_length.setdefault(len(r), []).append(i)
+    outs: list[str] = [""] * len(rows)
+    for T, idx in by_length.items():
+        x = torch.tensor([rows[i] for i in idx])  # (B, T)
+        y = generate(model, x, max_new_tokens, temperature=0.0, stop=tok.eos_id)[:, T:]  # (B, <= n)
+        for i, new in zip(idx, y.tolist()):
+            new = new[: new.index(tok.eos_id)] if tok.eos_id in new else new
+            outs[i] = tok.decode(new)
+    return outs
