@@ -220,7 +220,7 @@ def ch03_cases() -> list[Case]:
              "graded", FULL - 5),  # its multi-head layer uses the wrong mask too
         Case("vandal", CH03, save(notebook(CH03, add_after={"imports": VANDAL}), CH03), "tampered", 0.0, "grader's files"),
         Case("vandal_solved", CH03, save(notebook(CH03, solved=solved, add_after={"imports": VANDAL}), CH03),
-             "tampered", FULL, "starts processes|grader's files"),
+             "tampered", 0.0, "starts processes|grader's files"),  # withheld: the notes keep the tests' 11
         Case("detach", CH03, save(notebook(CH03, add_after={"imports": DETACH}), CH03), "tampered", 0.0, "process"),
         Case("drop_file", CH03, save(notebook(CH03, solved=solved, add_after={"imports": DROP}), CH03), "graded", FULL),
         Case("shadow", CH03, _with_files({"groundup/__init__.py": "", "groundup/checks.py":
@@ -231,7 +231,7 @@ def ch03_cases() -> list[Case]:
         Case("mocks", CH03, save(notebook(CH03, replace={"scaled_dot_product_attention": MOCKS}), CH03), "tampered", 0.0, "redefined"),
         Case("patch_torch", CH03, save(notebook(CH03, solved=[g for g in solved if g != "scaled_dot_product_attention"],
                                                 replace={"scaled_dot_product_attention": PATCH_TORCH}), CH03),
-             "tampered", FULL - 6, "replaced"),  # its multi-head layer uses its own (zero) attention
+             "tampered", 0.0, "replaced"),  # withheld (the tests gave FULL - 6: its own zero attention)
         Case("sys_modules", CH03, save(notebook(CH03, replace={"causal_mask": SYS_MODULES}), CH03), "tampered", 0.0, "import system"),
         Case("read_solutions", CH03, save(notebook(CH03, add_after={"imports": READ_SOLUTIONS}), CH03), "tampered", 0.0, "network"),
         Case("fake_seal", CH03, save(notebook(CH03, replace={"causal_mask": FAKE_SEAL}), CH03), "tampered", 0.0, "grader"),

@@ -110,6 +110,27 @@ def test_instrument_seals_every_test_cell_with_its_own_token():
     assert notebooks.seal_token(b"t" * 32, "test_causal_mask") not in tokens  # a new run, new seals
 
 
+def test_a_seal_delivered_late_counts_for_its_own_cell_only():
+    """Under load the kernel can deliver a cell's last stdout line after the cell ended; nbclient
+    then files it under the next cell. The seal still counts for the cell it names, not another."""
+    secret = b"s" * 32
+    graded = notebooks.instrument(nbformat.read(solution_path(CH03), as_version=4), secret)
+    tests = [c for c in graded.cells if notebooks.is_test(c)]
+    first, second = tests[0], tests[1]
+    later = graded.cells[graded.cells.index(first) + 1:]
+    carrier = next(c for c in later if c.cell_type == "code")  # the next code cell receives the late line
+    token = notebooks.seal_token(secret, nbmeta(first)["grade_id"])
+    carrier.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"GU-SEAL {token} clean\n")]
+    seals = notebooks.seals(graded, secret)
+    assert seals[nbmeta(first)["grade_id"]] == "clean"
+    assert seals[nbmeta(second)["grade_id"]] is None
+    # A seal that appears before its cell ran proves nothing.
+    token2 = notebooks.seal_token(secret, nbmeta(second)["grade_id"])
+    first.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"GU-SEAL {token2} clean\n")]
+    carrier.outputs = []
+    assert notebooks.seals(graded, secret)[nbmeta(second)["grade_id"]] is None
+
+
 def test_seals_and_feedback_cleaning():
     secret = b"k" * 32
     rel = release()
@@ -228,6 +249,11 @@ def test_a_hostile_class_earns_nothing_it_did_not_earn(tmp_path):
             sub = gb.find_submission_notebook(case.chapter, case.chapter, case.name)
             assert all(g.manual_score is None and g.extra_credit is None for g in sub.grades), case.name
             assert sub.score == results[case.name].score, case.name
+            # A tampered run's points are withheld and the submission waits for an instructor.
+            assert sub.needs_manual_grade == (case.status == "tampered"), case.name
+    for case in cases:
+        if case.status == "tampered":
+            assert any(n.startswith("points withheld pending review") for n in results[case.name].notes), case.name
 
     # Every student is in grades.csv with a status.
     with (root / "grades.csv").open() as f:

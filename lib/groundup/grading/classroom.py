@@ -153,7 +153,8 @@ def merge(root: Path, assignment: str, result: Result) -> None:
         for grade in nb.grades:
             if grade.name in result.cells:
                 grade.auto_score = result.cells[grade.name]
-                grade.needs_manual_grade = False
+                # tampered: 0 until an instructor reviews it (formgrader lists it as needing grading)
+                grade.needs_manual_grade = result.status == "tampered"
         gb.db.commit()
     out.mkdir(parents=True)
     nbformat.write(result.notebook, out / f"{assignment}.ipynb")

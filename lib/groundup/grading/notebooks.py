@@ -230,7 +230,7 @@ def instrument(source, secret: bytes, private: dict[str, str] | None = None) -> 
             if gid in private:
                 body += f"\n### BEGIN HIDDEN TESTS\n{private[gid]}\n### END HIDDEN TESTS"
             cell.source = (f"{GUARD_IMPORT}; _gu_guard.enter({gid!r}, globals())\n{body}\n"
-                           f"print({SEAL_PREFIX + ' ' + seal_token(secret, gid)!r}, _gu_guard.report())")
+                           f"print({SEAL_PREFIX + ' ' + seal_token(secret, gid)!r}, _gu_guard.report(), flush=True)")
     return nb
 
 
@@ -284,19 +284,29 @@ def _text(output) -> str:
 
 
 def seals(nb, secret: bytes) -> dict[str, str | None]:
-    """grade_id -> the guard's report printed with the cell's own seal, or None (no seal)."""
+    """grade_id -> the guard's report printed with the cell's own seal, or None (no seal).
+
+    The seal is looked for in the cell's outputs and in those of the cells after it: on a
+    loaded machine the kernel can deliver a cell's last line of stdout after the cell has
+    ended, and nbclient files it under the next cell. Only the cell's own last line can
+    print its token (an HMAC under this run's secret), wherever the line lands.
+    """
     found: dict[str, str | None] = {}
-    for cell in nb.cells:
+    cells = nb.cells
+    for index, cell in enumerate(cells):
         if not is_test(cell):
             continue
         gid = meta(cell)["grade_id"]
         token = f"{SEAL_PREFIX} {seal_token(secret, gid)} "
         found[gid] = None
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                for line in _text(output).splitlines():
-                    if line.startswith(token):
-                        found[gid] = line[len(token):].strip()
+        for later in cells[index:]:
+            for output in later.get("outputs", []):
+                if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                    for line in _text(output).splitlines():
+                        if line.startswith(token):
+                            found[gid] = line[len(token):].strip()
+            if found[gid] is not None:
+                break
     return found
 
 

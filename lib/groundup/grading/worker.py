@@ -336,3 +336,10 @@ def _score(result: Result, job: Job, graded, scratch: Path, suspicious: list[str
     elif tampered:
         result.status = "tampered"
         result.reason = "; ".join(dict.fromkeys(tampered))[:1000]
+        # A seal can be forged by code written against this module's public source, so the
+        # points of a tampered run prove nothing: they are withheld (0 in the gradebook, marked
+        # for manual grading) and kept in the notes for the instructor's review.
+        result.notes.append(f"points withheld pending review: the tests gave {result.score:g}/{result.max_score:g} "
+                            "(" + ", ".join(f"{g} {p:g}" for g, p in result.cells.items()) + ")")
+        result.cells = {gid: 0.0 for gid in result.cells}
+        result.score = 0.0
