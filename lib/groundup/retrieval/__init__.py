@@ -9,7 +9,13 @@ One concept per module:
 * :mod:`~groundup.retrieval.bm25` — the inverted index as a scipy sparse matrix, BM25 and TF-IDF;
 * :mod:`~groundup.retrieval.evaluation` — recall@k, precision@k, MRR@k, nDCG@k, ``evaluate``;
 * :mod:`~groundup.retrieval.collections` — BEIR-layout folders, BEIR downloads, the course collection;
-* :mod:`~groundup.retrieval.cli` — ``python -m groundup.retrieval evaluate PATH --method bm25``.
+* :mod:`~groundup.retrieval.cli` — ``python -m groundup.retrieval evaluate PATH --method bm25``;
+* :mod:`~groundup.retrieval.dense` — exact k-NN by dot product of unit vectors, ``DenseRetriever`` (MiniLM);
+* :mod:`~groundup.retrieval.ann` — IVF from scratch (k-means cells, nprobe), ``IVFIndex``;
+* :mod:`~groundup.retrieval.hybrid` — reciprocal rank fusion, score fusion, ``HybridRetriever``;
+* :mod:`~groundup.retrieval.chunking` — fixed, sentence and paragraph chunks with character offsets;
+* :mod:`~groundup.retrieval.engine` — the same interface on Qdrant (embedded local mode or a server);
+* :mod:`~groundup.retrieval.scale` — the 500,000-passage scale corpus, built offline.
 
 >>> from groundup.retrieval import BM25
 >>> bm25 = BM25()
@@ -39,6 +45,22 @@ from groundup.retrieval.evaluation import (
     reciprocal_rank_at_k,
 )
 from groundup.retrieval.text import STOPWORDS_EN, TOKEN_PATTERN, Analyzer, tokenize
+# Chapter 12's dense and IVF modules need torch; they load on first use, so that BM25 and the
+# metrics (and `python -m groundup.retrieval evaluate --method bm25`) start without it.
+_LAZY = {"DenseRetriever": "dense", "exact_search": "dense", "exact_search_naive": "dense",
+         "IVFIndex": "ann", "IVFRetriever": "ann", "kmeans": "ann"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"groundup.retrieval.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'groundup.retrieval' has no attribute {name!r}")
+
+
+from groundup.retrieval.hybrid import HybridRetriever, normalize_scores, rrf, rrf_naive, score_fusion
+from groundup.retrieval.chunking import Chunk, chunk_text
 
 __all__ = [
     "Collection", "Hit", "Qrels", "Retriever", "Run", "run_from_hits",
@@ -47,4 +69,6 @@ __all__ = [
     "evaluate", "rank", "dcg", "ndcg_at_k", "recall_at_k", "precision_at_k", "reciprocal_rank_at_k",
     "CollectionError", "load_beir", "write_beir", "course_collection", "download_beir", "load_collection",
     "BEIR_COLLECTIONS",
+    "DenseRetriever", "exact_search", "exact_search_naive", "IVFIndex", "IVFRetriever", "kmeans",
+    "HybridRetriever", "rrf", "rrf_naive", "normalize_scores", "score_fusion", "Chunk", "chunk_text",
 ]
