@@ -338,3 +338,24 @@ def test_docs_qa_cites_the_passage_its_sentence_comes_from():
         qa.ask("")
     with pytest.raises(RuntimeError, match="index"):
         DocsQA(embed=bag_of_words).ask("sort?")
+
+
+@pytest.mark.slow
+def test_the_pages_reader_reads_up_to_three_passages(tmp_path):
+    """The page's reader from a cold cache (about a minute on one core)."""
+    torch.set_num_threads(1)
+    reader = train_reader(ReaderConfig(), cache_dir=tmp_path)
+    w = make_world(WorldConfig(n_people=100, seed=0))
+    scores = evaluate.accuracy_by_condition(reader, w)
+    assert scores["closed-book"].accuracy < 0.25 and scores["gold passage"].accuracy > 0.95
+    assert scores["wrong passage"].hallucination > 0.8
+    qs = w.questions()
+    # the person's three facts, the asked one at a random place: the reader picks the relation
+    rng = random.Random(0)
+    prompts = []
+    for q in qs:
+        facts = [w.people[int(q.doc_id[1:])].sentence(r) for r in RELATIONS]
+        rng.shuffle(facts)
+        prompts.append(build_prompt(q.text, facts))
+    outs = greedy_answers(reader, prompts)
+    assert sum(parse_answer(o)[0] == q.answer for o, q in zip(outs, qs)) / len(qs) > 0.9
