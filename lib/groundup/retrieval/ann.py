@@ -176,22 +176,17 @@ class IVFIndex:
         """
         nprobe = self._check_search(q, k, nprobe)
         q = q.float()
-        cells = torch.topk(q @ self.centroids.T, nprobe, dim=1).indices  # (Q, C) -> (Q, P)
-        starts, ends = self.offsets[:-1], self.offsets[1:]
+        cells = torch.topk(q @ self.centroids.T, nprobe, dim=1).indices.tolist()  # (Q, C) -> (Q, P)
+        offsets = self.offsets.tolist()
         out_s = torch.full((q.shape[0], k), float("-inf"))
         out_i = torch.full((q.shape[0], k), -1, dtype=torch.long)
-        for i in range(q.shape[0]):
-            c = cells[i]  # (P,)
-            lengths = ends[c] - starts[c]  # (P,)
-            total = int(lengths.sum())
-            if total == 0:
+        for i, opened in enumerate(cells):
+            # Each cell's vectors are one contiguous slice: score them in place, no gather copy.
+            spans = [(offsets[c], offsets[c + 1]) for c in opened if offsets[c + 1] > offsets[c]]
+            if not spans:
                 continue
-            # rows of the opened cells: each cell's start repeated, plus 0..len-1 inside it
-            first = torch.repeat_interleave(starts[c], lengths)  # (M,)
-            within = torch.arange(total) - torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)
-            rows = first + within  # (M,)
-            s = self.vectors[rows] @ q[i]  # (M, d) @ (d,) -> (M,)
-            ids = self.ids[rows]  # (M,)
+            s = torch.cat([self.vectors[a:b] @ q[i] for a, b in spans])  # (M,) scores of the opened cells
+            ids = torch.cat([self.ids[a:b] for a, b in spans])  # (M,) their original row ids
             ids, by_id = torch.sort(ids)  # lower id first, so the stable sort below breaks ties by id
             s = s[by_id]
             top = torch.sort(s, descending=True, stable=True).indices[:k]

@@ -7,7 +7,8 @@ documentation that ships inside the installed packages. ``scale_passages()`` rea
 
 1. the built-in corpus (``groundup.data.builtin_documents()``: Python's documentation
    topics and the standard library's docstrings, imported in a clean interpreter), then
-2. every docstring (every triple-quoted string) and comment block of every ``.py`` file of the standard
+2. every docstring (every triple-quoted string) and comment block of every ``.py``/``.pyi``
+   file, and the comments of every C/C++ header and source file, of the standard
    library folder and of ``site-packages`` (torch, transformers, numpy, scipy, sympy,
    matplotlib, ...), found by a regular expression (no code is imported or run), then
 3. the ``.md``/``.rst``/``.txt`` documentation files found there,
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 __all__ = ["ScaleCorpus", "scale_passages", "shuffled_order", "split_passages", "embed_in_shards",
-           "distractor_pool", "scale_collection",
+           "distractor_pool", "judged_modules", "scale_collection",
            "installed_fingerprint"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`])")
@@ -133,6 +134,24 @@ def _docstrings(path: Path) -> Iterator[str]:
             block = []
 
 
+_C_COMMENT = re.compile(r"/\*(.*?)\*/|((?:^[ \t]*//[^\n]*\n)+)", re.S | re.M)
+C_SUFFIXES = (".h", ".hpp", ".cuh", ".c", ".cpp")
+
+
+def _c_comments(path: Path) -> Iterator[str]:
+    """The comments of a C/C++ file: each /* ... */ block and each run of // lines (torch's headers hold many)."""
+    try:
+        src = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    for m in _C_COMMENT.finditer(src):
+        body = m.group(1) if m.group(1) is not None else m.group(2)
+        lines = [re.sub(r"^\s*(//+!?|\*+)?\s?", "", ln) for ln in body.splitlines()]
+        text = "\n".join(lines).strip()
+        if len(text) >= 40:
+            yield text
+
+
 def _roots() -> list[tuple[str, Path]]:
     paths = sysconfig.get_paths()
     roots = [("stdlib", Path(paths["stdlib"])), ("site-packages", Path(paths["purelib"]))]
@@ -157,13 +176,16 @@ def _iter_texts() -> Iterator[tuple[str, str]]:
     for title, text in builtin_documents():
         yield f"builtin:{title}", text
     for name, root in _roots():
-        files = sorted(p for p in root.rglob("*") if p.suffix in (".py",) + DOC_SUFFIXES
+        files = sorted(p for p in root.rglob("*") if p.suffix in (".py", ".pyi") + DOC_SUFFIXES + C_SUFFIXES
                        and "site-packages" not in p.relative_to(root).parts  # the stdlib's own venvs
                        and "__pycache__" not in p.parts and p.is_file())
         for path in files:
             rel = f"{name}/{path.relative_to(root).as_posix()}"
-            if path.suffix == ".py":
+            if path.suffix in (".py", ".pyi"):
                 for doc in _docstrings(path):
+                    yield rel, doc
+            elif path.suffix in C_SUFFIXES:
+                for doc in _c_comments(path):
                     yield rel, doc
             elif path.stat().st_size < 2_000_000:
                 if path.name.lower() in ("license.txt", "licence.txt", "copying.txt", "record.txt",
@@ -181,7 +203,7 @@ def _cache_root() -> Path:
     return cache_root()
 
 
-def scale_passages(max_words: int = 64, min_words: int = 6, *, limit: int | None = None,
+def scale_passages(max_words: int = 40, min_words: int = 5, *, limit: int | None = None,
                    cache_dir: str | Path | None = None, progress: bool = False) -> ScaleCorpus:
     """Build (or load from the cache) the scale corpus described in the module docstring.
 
@@ -191,7 +213,7 @@ def scale_passages(max_words: int = 64, min_words: int = 6, *, limit: int | None
     """
     if not 1 <= min_words <= max_words:
         raise ValueError(f"need 1 <= min_words <= max_words, got min_words={min_words}, max_words={max_words}")
-    fp = installed_fingerprint(max_words=max_words, min_words=min_words, version=2)
+    fp = installed_fingerprint(max_words=max_words, min_words=min_words, version=5)
     root = Path(cache_dir) if cache_dir is not None else _cache_root()
     path = root / "scale" / f"passages-{fp}.json.gz"
     if path.exists():
@@ -287,23 +309,38 @@ def embed_in_shards(texts: list[str], *, shard_size: int = 10_000, max_length: i
     return torch.cat(parts), spent
 
 
-def distractor_pool(corpus: ScaleCorpus, avoid: list[str], seed: int = 0) -> list[str]:
+def distractor_pool(corpus: ScaleCorpus, avoid: list[str], avoid_modules: set[str] = frozenset(),
+                    seed: int = 0) -> list[str]:
     """The scale passages that may serve as distractors for the course collection, shuffled once.
 
-    Only passages from ``site-packages`` qualify: the course collection's queries and
-    judged passages come from the standard library's docstrings, and a paragraph of the
-    same docstring found again in the stdlib folder (or vendored copies) would be a
-    relevant passage nobody judged. Any passage whose first eight words open one of the
-    ``avoid`` texts (the queries and the collection's passages) is dropped for the same
-    reason.
+    The course collection's queries and judged passages come from standard-library
+    docstrings, and a paragraph of the same docstring met again as a distractor would be a
+    relevant passage nobody judged. So a distractor comes from ``site-packages``, or from
+    a standard-library file of a module not in ``avoid_modules`` (the top-level modules the
+    judged passages come from) and not the ``test`` package; never from the built-in
+    corpus. Any passage whose first eight words open one of the ``avoid`` texts (the
+    queries and the collection's passages) is dropped for the same reason.
     """
     def opening(t: str) -> str:
         return " ".join(t.lower().split()[:8])
 
+    def allowed(source: str) -> bool:
+        if source.startswith("site-packages/"):
+            return True
+        if source.startswith("stdlib/"):
+            top = source.split("/")[1].split(".")[0]
+            return top not in avoid_modules and top not in ("test", "idlelib", "lib2to3")
+        return False
+
     banned = {opening(t) for t in avoid}
-    pool = [p for p, s in zip(corpus.passages, corpus.sources)
-            if s.startswith("site-packages/") and opening(p) not in banned]
+    pool = [p for p, s in zip(corpus.passages, corpus.sources) if allowed(s) and opening(p) not in banned]
     return [pool[i] for i in shuffled_order(len(pool), seed)]
+
+
+def judged_modules(collection) -> set[str]:
+    """Top-level modules the collection's passages came from (their ``source`` field, e.g. ``json.dumps``)."""
+    return {d["source"].split(".")[0] for d in collection.corpus.values()
+            if d.get("source") and not d["source"].startswith("topic")}
 
 
 def scale_collection(n_distractors: int, *, base=None, pool: list[str] | None = None, seed: int = 0):
@@ -320,7 +357,8 @@ def scale_collection(n_distractors: int, *, base=None, pool: list[str] | None = 
 
         base = course_collection()
     if pool is None:
-        pool = distractor_pool(scale_passages(), list(base.queries.values()) + base.doc_texts(), seed)
+        pool = distractor_pool(scale_passages(), list(base.queries.values()) + base.doc_texts(),
+                               judged_modules(base), seed)
     if not 0 <= n_distractors <= len(pool):
         raise ValueError(f"n_distractors must be in [0, {len(pool)}] (the distractor pool), got {n_distractors}")
     corpus = dict(base.corpus)
