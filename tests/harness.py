@@ -125,6 +125,13 @@ def run_graded_cells(solution: Path, student: Path | None = None,
 
     last_graded = max((i for i, c in enumerate(sol_nb.cells) if c.cell_type == "code"
                        and nbmeta(c).get("grade") and not nbmeta(c).get("solution")), default=-1)
+    # The time limit guards against a wrong function that loops forever, so it starts at the
+    # first cell that defines an injected function. Set-up cells before it run unlimited: a
+    # limit that fires in the middle of `import torch` on a loaded machine leaves a half-imported
+    # module behind, and every later notebook in this process fails on it.
+    injected_gids = {defined_in[name] for name in inject}
+    limit_from = min((i for i, c in enumerate(sol_nb.cells) if nbmeta(c).get("grade_id") in injected_gids),
+                     default=0)
     namespace: dict = {"__name__": "__main__"}
     results: dict[str, CellRun] = {}
     old_cwd = os.getcwd()
@@ -145,7 +152,8 @@ def run_graded_cells(solution: Path, student: Path | None = None,
             error = ""
             for src in sources:
                 try:
-                    with contextlib.redirect_stdout(io.StringIO()), _time_limit(cell_timeout):
+                    with contextlib.redirect_stdout(io.StringIO()), \
+                            _time_limit(cell_timeout if index >= limit_from else None):
                         exec(compile(src, f"<cell {gid or '?'}>", "exec"), namespace)
                 except Exception as exc:  # a failing cell does not stop the run, as in nbgrader
                     error = f"{type(exc).__name__}: {exc}"
@@ -163,11 +171,17 @@ def run_graded_cells(solution: Path, student: Path | None = None,
     return results
 
 
-def nbgrader_autograde(workdir: Path, chapter: str, submissions: dict[str, Path]) -> dict[str, dict[str, tuple[float, float]]]:
+def nbgrader_autograde(workdir: Path, chapter: str, submissions: dict[str, Path],
+                       env: dict[str, str] | None = None,
+                       ungraded_errors: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, tuple[float, float]]]:
     """Autograde ``submissions`` (student id -> notebook) with nbgrader in ``workdir``.
 
     Returns student -> {grade_id: (score, max_score)} for the auto-graded test cells.
+    ``env`` (default: ``nbgrader_env()``) is the environment of nbgrader and its kernels.
+    ``ungraded_errors``, if given, receives student -> {cell: error} for the cells that are
+    not graded tests and raised (solution cells, set-up, training at the end).
     """
+    ungraded_errors = {} if ungraded_errors is None else ungraded_errors
     course = workdir / "course"
     (course / "solutions" / chapter).mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", course)
@@ -176,7 +190,7 @@ def nbgrader_autograde(workdir: Path, chapter: str, submissions: dict[str, Path]
         dest = course / "submitted" / student / chapter
         dest.mkdir(parents=True)
         shutil.copy(nb, dest / f"{chapter}.ipynb")
-    env = nbgrader_env()
+    env = env or nbgrader_env()
     for args in (["generate_assignment", chapter, "--force"],
                  ["autograde", chapter, "--force"]):
         proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
@@ -186,6 +200,19 @@ def nbgrader_autograde(workdir: Path, chapter: str, submissions: dict[str, Path]
     from nbgrader.api import Gradebook
 
     scores: dict[str, dict[str, tuple[float, float]]] = {}
+    # An ungraded cell that raised (say, a training cell at the end) costs no points, so
+    # nbgrader's scores do not show it; its error output in the autograded notebook does.
+    for student in submissions:
+        graded_nb = nbformat.read(course / "autograded" / student / chapter / f"{chapter}.ipynb", as_version=4)
+        errors = {}
+        for index, cell in enumerate(graded_nb.cells):
+            meta = nbmeta(cell)
+            if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
+                continue
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    errors[meta.get("grade_id") or f"cell {index}"] = f"{out.get('ename')}: {out.get('evalue')}"
+        ungraded_errors[student] = errors
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in submissions:
             nb = gb.find_submission_notebook(chapter, chapter, student)
