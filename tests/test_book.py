@@ -142,6 +142,11 @@ def server(built_site):
     ("chapters/ch08_finetune.html", "Fine-tuning, and what it forgets", "def make_noisy"),
     ("chapters/ch09_bert.html", "BERT: reading in both directions", "def wordpiece_naive"),
     ("chapters/ch10_embeddings.html", "What embedding distances mean, and where they break", "def l2_normalize"),
+    ("chapters/ch11_sparse_retrieval.html", "Sparse retrieval, and measuring a retriever", "def bm25_scores_naive"),
+    ("chapters/ch12_dense_retrieval.html", "Dense retrieval, approximate search, and scale", "def exact_search"),
+    ("chapters/ch13_rag.html", "Retrieval-augmented generation", "def rag_sequence_logprob"),
+    ("chapters/ch14_casebook.html", "When the system breaks", "def sliding_window_loss"),
+    ("chapters/instructors.html", "For instructors: grading a class", None),
 ])
 def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet):
     from selenium.webdriver.common.by import By
