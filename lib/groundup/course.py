@@ -50,6 +50,8 @@ def assignments(root: Path) -> list[str]:
 def generate(assignment: str, root: Path | None = None, release_dir: Path | None = None) -> Path:
     """Run ``nbgrader generate_assignment`` for one chapter; return the released folder.
 
+    ``assignment="*"`` releases every chapter in one nbgrader run (into ``release_dir/<id>``).
+
     The gradebook goes to a temporary database, so nothing but the release is written.
     ``release_dir`` (default ``root/exercises``) lets a test generate elsewhere.
     """
