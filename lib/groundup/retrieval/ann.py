@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from groundup.retrieval.base import Hit
+from groundup.retrieval.base import Hit, check_queries
 from groundup.retrieval.dense import check_k, check_unit_rows
 
 __all__ = ["IVFConfig", "kmeans", "assign", "IVFIndex", "IVFRetriever"]
@@ -219,13 +219,8 @@ class IVFRetriever:
         self.ivf = IVFIndex(nlist=nlist, nprobe=min(self.nprobe, nlist), seed=self.seed).build(x)
 
     def search(self, queries: list[str], k: int = 10) -> list[list[Hit]]:
-        if isinstance(queries, str):
-            raise TypeError("search expects a list of queries; for one query pass [query]")
-        if len(queries) == 0:
-            raise ValueError("search got an empty list of queries")
-        if self.ivf is None:
-            raise RuntimeError("call index(doc_ids, texts) before search")
-        scores, ids = self.ivf.search(self.dense.encode(list(queries)), k)
+        queries = check_queries(queries, self.ivf is not None)
+        scores, ids = self.ivf.search(self.dense.encode(queries), k)
         ids_ = self.dense.doc_ids
         return [[(ids_[j], float(s)) for s, j in zip(sr.tolist(), ir.tolist()) if j >= 0]
                 for sr, ir in zip(scores, ids)]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Qrels", "Run", "Hit", "Collection", "Retriever", "run_from_hits"]
+__all__ = ["Qrels", "Run", "Hit", "Collection", "Retriever", "run_from_hits", "check_queries"]
 
 Qrels = dict[str, dict[str, int]]  # query id -> {doc id: graded relevance (0 = judged not relevant)}
 Run = dict[str, dict[str, float]]  # query id -> {doc id: score}, the retriever's top k
@@ -61,3 +61,14 @@ def run_from_hits(query_ids: list[str], hits: list[list[Hit]]) -> Run:
     if len(query_ids) != len(hits):
         raise ValueError(f"{len(query_ids)} query ids but {len(hits)} result lists")
     return {qid: {doc: float(score) for doc, score in h} for qid, h in zip(query_ids, hits)}
+
+
+def check_queries(queries: list[str], indexed: bool) -> list[str]:
+    """What every ``search`` checks first: a list (not one string), not empty, an index built."""
+    if isinstance(queries, str):
+        raise TypeError("search expects a list of queries; for one query pass [query]")
+    if len(queries) == 0:
+        raise ValueError("search got an empty list of queries")
+    if not indexed:
+        raise RuntimeError("call index(doc_ids, texts) before search")
+    return list(queries)

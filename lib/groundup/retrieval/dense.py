@@ -20,9 +20,9 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from groundup.retrieval.base import Hit
+from groundup.retrieval.base import Hit, check_queries
 
-__all__ = ["exact_search", "exact_search_naive", "check_unit_rows", "check_k", "DenseRetriever"]
+__all__ = ["exact_search", "exact_search_naive", "check_unit_rows", "check_k", "index_inputs", "DenseRetriever"]
 
 
 def check_unit_rows(x: Tensor, name: str, atol: float = 1e-3) -> Tensor:
@@ -91,6 +91,22 @@ def exact_search(queries: Tensor, docs: Tensor, k: int, *, block: int = 65_536) 
     return best_s, best_i
 
 
+def index_inputs(encode: Callable[..., Tensor], doc_ids: list[str], texts: list[str] | None,
+                 vectors: Tensor | None) -> tuple[list[str], Tensor]:
+    """The doc ids (as distinct strings) and one vector each: given, or ``encode(texts, cache=True)``."""
+    doc_ids = [str(d) for d in doc_ids]
+    if len(set(doc_ids)) != len(doc_ids):
+        raise ValueError("doc_ids must be distinct")
+    if vectors is None:
+        if texts is None or len(texts) != len(doc_ids):
+            raise ValueError(f"index needs one text per doc id: {len(doc_ids)} ids, "
+                             f"{'no' if texts is None else len(texts)} texts")
+        vectors = encode(list(texts), cache=True)
+    elif vectors.shape[0] != len(doc_ids):
+        raise ValueError(f"{len(doc_ids)} doc ids but {vectors.shape[0]} vectors")
+    return doc_ids, vectors
+
+
 class DenseRetriever:
     """Exact dense retrieval behind the course's ``Retriever`` interface.
 
@@ -137,16 +153,7 @@ class DenseRetriever:
         return l2_normalize(v.float()) if self.normalize else v.float()
 
     def index(self, doc_ids: list[str], texts: list[str] | None = None, *, vectors: Tensor | None = None) -> None:
-        doc_ids = [str(d) for d in doc_ids]
-        if len(set(doc_ids)) != len(doc_ids):
-            raise ValueError("doc_ids must be distinct")
-        if vectors is None:
-            if texts is None or len(texts) != len(doc_ids):
-                raise ValueError(f"index needs one text per doc id: {len(doc_ids)} ids, "
-                                 f"{'no' if texts is None else len(texts)} texts")
-            vectors = self.encode(list(texts), cache=True)
-        elif vectors.shape[0] != len(doc_ids):
-            raise ValueError(f"{len(doc_ids)} doc ids but {vectors.shape[0]} vectors")
+        doc_ids, vectors = index_inputs(self.encode, doc_ids, texts, vectors)
         self.doc_ids = doc_ids
         self.vectors = check_unit_rows(vectors.float().contiguous(), "document vectors")
 
@@ -157,13 +164,8 @@ class DenseRetriever:
         return exact_search(check_unit_rows(q, "query vectors"), self.vectors, k)
 
     def search(self, queries: list[str], k: int = 10) -> list[list[Hit]]:
-        if isinstance(queries, str):
-            raise TypeError("search expects a list of queries; for one query pass [query]")
-        if len(queries) == 0:
-            raise ValueError("search got an empty list of queries")
-        if self.vectors is None:
-            raise RuntimeError("call index(doc_ids, texts) before search")
+        queries = check_queries(queries, self.vectors is not None)
         check_k(k, len(self.doc_ids))
-        scores, ids = self.search_vectors(self.encode(list(queries)), k)
+        scores, ids = self.search_vectors(self.encode(queries), k)
         return [[(self.doc_ids[j], float(s)) for s, j in zip(srow.tolist(), irow.tolist())]
                 for srow, irow in zip(scores, ids)]

@@ -22,8 +22,8 @@ from typing import Callable
 
 from torch import Tensor
 
-from groundup.retrieval.base import Hit
-from groundup.retrieval.dense import DenseRetriever, check_k, check_unit_rows
+from groundup.retrieval.base import Hit, check_queries
+from groundup.retrieval.dense import DenseRetriever, check_k, check_unit_rows, index_inputs
 
 __all__ = ["QdrantRetriever"]
 
@@ -50,15 +50,7 @@ class QdrantRetriever:
     def index(self, doc_ids: list[str], texts: list[str] | None = None, *, vectors: Tensor | None = None) -> None:
         from qdrant_client import models
 
-        doc_ids = [str(d) for d in doc_ids]
-        if len(set(doc_ids)) != len(doc_ids):
-            raise ValueError("doc_ids must be distinct")
-        if vectors is None:
-            if texts is None or len(texts) != len(doc_ids):
-                raise ValueError("index needs one text per doc id")
-            vectors = self.dense.encode(list(texts), cache=True)
-        elif vectors.shape[0] != len(doc_ids):
-            raise ValueError(f"{len(doc_ids)} doc ids but {vectors.shape[0]} vectors")
+        doc_ids, vectors = index_inputs(self.dense.encode, doc_ids, texts, vectors)
         vectors = check_unit_rows(vectors.float(), "document vectors")
         if self.client.collection_exists(self.collection):
             self.client.delete_collection(self.collection)
@@ -89,14 +81,9 @@ class QdrantRetriever:
         return out
 
     def search(self, queries: list[str], k: int = 10) -> list[list[Hit]]:
-        if isinstance(queries, str):
-            raise TypeError("search expects a list of queries; for one query pass [query]")
-        if len(queries) == 0:
-            raise ValueError("search got an empty list of queries")
-        if not self.doc_ids:
-            raise RuntimeError("call index(doc_ids, texts) before search")
+        queries = check_queries(queries, bool(self.doc_ids))
         check_k(k, len(self.doc_ids))
-        return self.search_vectors(self.dense.encode(list(queries)), k)
+        return self.search_vectors(self.dense.encode(queries), k)
 
     def close(self) -> None:
         self.client.close()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Literal, Sequence
 
-from groundup.retrieval.base import Hit
+from groundup.retrieval.base import Hit, check_queries
 
 __all__ = ["rrf", "rrf_naive", "normalize_scores", "score_fusion", "HybridRetriever"]
 
@@ -155,12 +155,7 @@ class HybridRetriever:
         return score_fusion(per_retriever, self.weights, self.fusion, limit=k)
 
     def search(self, queries: list[str], k: int = 10) -> list[list[Hit]]:
-        if isinstance(queries, str):
-            raise TypeError("search expects a list of queries; for one query pass [query]")
-        if len(queries) == 0:
-            raise ValueError("search got an empty list of queries")
-        if self.n_docs == 0:
-            raise RuntimeError("call index(doc_ids, texts) before search")
+        queries = check_queries(queries, self.n_docs > 0)
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.n_docs:
             raise ValueError(f"k must be an int in [1, {self.n_docs}], got {k!r}")
         each = self.search_each(queries, k)
