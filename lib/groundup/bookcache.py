@@ -25,14 +25,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-__all__ = ["notebook_pages", "read_page", "stale_pages", "execute_pages", "main"]
+__all__ = ["toc_files", "notebook_pages", "read_page", "stale_pages", "execute_pages", "main"]
 
 
-def notebook_pages(root: Path) -> list[Path]:
-    """The pages in ``_toc.yml`` that are MyST Markdown notebooks (they name a kernel)."""
+def toc_files(root: Path) -> list[str]:
+    """Every file of ``_toc.yml`` (without its suffix), the root first, in order, whatever the nesting."""
     import yaml
 
-    def files(entry) -> list[str]:  # every "file" of the toc, in order, whatever the nesting
+    def files(entry) -> list[str]:
         if isinstance(entry, list):
             return [f for e in entry for f in files(e)]
         if not isinstance(entry, dict):
@@ -41,8 +41,13 @@ def notebook_pages(root: Path) -> list[Path]:
         return found + [f for key in ("parts", "chapters", "sections") for f in files(entry.get(key, []))]
 
     toc = yaml.safe_load((root / "_toc.yml").read_text())
+    return [toc["root"], *files(toc)]
+
+
+def notebook_pages(root: Path) -> list[Path]:
+    """The pages in ``_toc.yml`` that are MyST Markdown notebooks (they name a kernel)."""
     pages = []
-    for f in [toc["root"], *files(toc)]:
+    for f in toc_files(root):
         path = root / f"{f}.md"
         if path.exists() and "kernelspec:" in path.read_text().split("\n---", 2)[0]:
             pages.append(path)
