@@ -118,6 +118,34 @@ def test_retrieval_measures():
     assert top_share(hub, k=1) == 1.0
 
 
+def test_term_overlap_uses_the_bm25_analyser():
+    from groundup.casebook.retrieval import term_overlap
+
+    # terms: how, do, sort, list ("sort" is not "sorted": no stemming); only "list" is shared
+    assert term_overlap("How do I sort a list?", "sorted() returns a new sorted list") == 0.25
+    assert term_overlap("Return the count", "the number of items") == 0.0  # stop words are not terms
+    assert term_overlap("", "anything") == 0.0
+
+
+def test_mlm_embed_leaves_padding_out_of_the_mean():
+    """A text embedded beside a longer one (so padded) gets the vector it gets alone."""
+    from types import SimpleNamespace
+
+    from groundup.bert.model import Bert, BertConfig
+    from groundup.casebook.retrieval import mlm_embed
+
+    torch.manual_seed(0)
+    model = Bert(BertConfig(vocab_size=40, max_position_embeddings=16, n_layer=1, n_head=2, n_embd=8,
+                            intermediate_size=16)).eval()
+    encode = lambda text: torch.tensor([[2] + [5 + len(w) for w in text.split()] + [3]])  # noqa: E731
+    run = SimpleNamespace(model=model, encode=encode)
+    short, long = "a bc", "a bc def ghij klmno pq r s t u v w x y z"  # the long one is cut to 16 positions
+    alone = mlm_embed(run, [short])
+    together = mlm_embed(run, [short, long])
+    assert together.shape == (2, 8)
+    assert torch.allclose(alone[0], together[0], atol=1e-5)
+
+
 def test_sliding_window_loss_equals_plain_loss_inside_the_window():
     from groundup.casebook.outputs import loss_by_position, sliding_window_loss
     from groundup.gpt import GPT, GPTConfig

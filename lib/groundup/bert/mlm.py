@@ -251,10 +251,20 @@ def train_mlm(cfg: MLMConfig = MLMConfig(), *, tokenizer: WordPiece | None = Non
 def cached_mlm(cfg: MLMConfig = MLMConfig(), *, cache_dir: str | Path | None = None, progress: bool = True) -> MLMRun:
     """``train_mlm(cfg)`` the first time; later calls load the stored run (a second).
     Stored in ``$GROUNDUP_CACHE/bert-mlm/<hash of cfg>`` (``groundup.train.cached``'s root)."""
-    from groundup.bert.loading import load_minilm
     from groundup.train.cached import cache_root
 
+    from filelock import FileLock  # a dependency of torch
+
     folder = (Path(cache_dir) if cache_dir is not None else cache_root()) / "bert-mlm" / cfg.key()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # Chapters 9 and 14 execute in parallel at build time: the first trains, the other waits and loads.
+    with FileLock(str(folder) + ".lock"):
+        return _load_or_train_mlm(cfg, folder, progress)
+
+
+def _load_or_train_mlm(cfg: MLMConfig, folder: Path, progress: bool) -> MLMRun:
+    from groundup.bert.loading import load_minilm
+
     tokenizer = load_minilm()[1]
     if (folder / "model.pt").exists() and (folder / "run.json").exists():
         try:

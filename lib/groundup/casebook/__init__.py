@@ -9,7 +9,7 @@ measured with the fault in place and with the fix. One module per family:
   long context, padding in batches;
 * :mod:`~groundup.casebook.costs` — costs beyond projections: languages, formats, KV memory;
 * :mod:`~groundup.casebook.retrieval` — retrieval at volume: un-normalised vectors,
-  truncated long documents (chunking), distractors;
+  truncated long documents (chunking), distractors, vocabulary mismatch, anisotropy;
 * :mod:`~groundup.casebook.finetune` — a fine-tune that hurt the inputs it was not about;
 * :mod:`~groundup.casebook.rag` — a hallucination traced to a retrieval miss.
 
@@ -41,13 +41,15 @@ def _cases() -> dict[str, Callable[..., CaseResult]]:
         "norms": retrieval.case_norms,
         "chunking": retrieval.case_chunking,
         "distractors": retrieval.case_distractors,
+        "vocabulary": retrieval.case_vocabulary,
+        "anisotropy": retrieval.case_anisotropy,
         "finetune": finetune.case_finetune,
         "rag-miss": rag.case_rag_miss,
     }
 
 
 CASE_NAMES = ("temperature", "context-window", "numbers", "kv-cache", "long-context", "padding", "languages",
-              "formats", "kv-memory", "norms", "chunking", "distractors", "finetune", "rag-miss")
+              "formats", "kv-memory", "norms", "chunking", "distractors", "vocabulary", "anisotropy", "finetune", "rag-miss")
 
 
 

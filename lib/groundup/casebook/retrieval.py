@@ -17,6 +17,18 @@ and its cached all-MiniLM-L6-v2 vectors, so the book embeds them once for both c
   another chance for a near-miss to outscore the gold one, and the number of passages
   handed on (k) was tuned on a small prototype. Measured: recall@1 as distractors are
   added. Fix: choose k by measuring recall@k at the production size.
+* ``vocabulary``: a BM25 pipeline never finds answers worded differently from the question.
+  Cause: BM25 scores only the terms a query shares with a passage (Chapter 11), so a
+  query that shares none scores its answer 0. Measured: recall@10 of the queries that
+  share no term with their gold passage. Fix: add the dense retriever (Chapter 12) by score
+  fusion, its weight chosen on one half of the queries and measured on the other.
+* ``anisotropy``: every passage looks similar to every query, and search is near random.
+  Cause: the encoder was pretrained with masked language modelling only (Chapter 9's
+  MLM run), whose mean-pooled vectors sit in a narrow cone (Ethayarajh 2019): the
+  direction they share swamps the one that tells them apart. Measured: recall@10 and the
+  mean cosine between different passages. Fix: whitening (Su et al. 2021) fitted on the
+  passages, as Chapter 10 measured on MiniLM; the real fix is an encoder trained for
+  similarity, and the case reports MiniLM's recall beside it.
 
 Dimension letters: Q queries, N passages, D documents, d embedding width.
 """
@@ -29,7 +41,8 @@ from torch import Tensor
 from groundup.casebook.base import CaseResult, check_size
 
 __all__ = ["course_retrieval_set", "recall_at", "top_share", "case_norms", "make_documents", "case_chunking",
-           "recall_curve", "smallest_k", "case_distractors"]
+           "recall_curve", "smallest_k", "case_distractors", "term_overlap", "case_vocabulary", "mlm_embed",
+           "case_anisotropy"]
 
 
 def course_retrieval_set(size: str):
@@ -170,3 +183,112 @@ def case_distractors(size: str = "small", *, data=None) -> CaseResult:
             f"recall (here k = {k})",
         details={"sizes": sizes, "recall1": curve, "k": k, "target": target,
                  "recall10_curve": recall_curve(dense, rs.gold, k=10)[1]})
+
+
+# ----------------------------------------------------------------------------- vocabulary mismatch
+def term_overlap(query: str, passage: str) -> float:
+    """Share of the query's analysed terms (Chapter 11's analyser) that occur in ``passage``.
+
+    >>> term_overlap("How do I sort a list?", "sorted() returns a new sorted list")  # only "list"
+    0.25
+    """
+    from groundup.retrieval import tokenize
+
+    q = set(tokenize(query))
+    return len(q & set(tokenize(passage))) / len(q) if q else 0.0
+
+
+def _hits_gold(runs: list[list[tuple[str, float]]], gold: Tensor, k: int) -> Tensor:
+    """(Q,) bool: is query i's gold passage (id ``str(gold[i])``) among its first k hits?"""
+    return torch.tensor([str(int(g)) in [d for d, _ in run[:k]] for run, g in zip(runs, gold)])
+
+
+def case_vocabulary(size: str = "small", *, data=None, k: int = 10,
+                    weights: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)) -> CaseResult:
+    """Recall@k of the queries that share no term with their gold passage: BM25 alone (fault)
+    vs BM25 fused with dense retrieval by min-max score fusion (fix). The dense weight is
+    chosen among ``weights`` on the even-numbered queries; every number reported is measured
+    on the odd-numbered ones."""
+    from groundup.embeddings import l2_normalize
+    from groundup.retrieval import BM25
+    from groundup.retrieval.hybrid import rrf, score_fusion
+
+    check_size(size)
+    rs, q, p = data or course_retrieval_set(size)
+    ids = [str(i) for i in range(len(rs.passages))]
+    bm25 = BM25()
+    bm25.index(ids, rs.passages)
+    depth = min(100, len(ids))
+    sparse = bm25.search(rs.queries, depth)  # Q lists of (id, score)
+    cos = l2_normalize(q) @ l2_normalize(p).T  # (Q, N)
+    top = cos.topk(depth, dim=1)
+    dense = [[(str(j), s) for j, s in zip(ix.tolist(), sc.tolist())] for ix, sc in zip(top.indices, top.values)]
+    overlap = torch.tensor([term_overlap(qq, rs.passages[g]) for qq, g in zip(rs.queries, rs.gold.tolist())])
+    zero = overlap == 0  # (Q,) the vocabulary-mismatch queries
+    tune = torch.arange(len(rs.queries)) % 2 == 0  # choose the weight here, report on the rest
+    fused = {w: _hits_gold([score_fusion([s, d], [1 - w, w], "minmax") for s, d in zip(sparse, dense)], rs.gold, k)
+             for w in weights}
+    w_best = max(weights, key=lambda w: (fused[w][tune].float().mean().item(), -w))
+    hits = {"BM25": _hits_gold(sparse, rs.gold, k), "dense": _hits_gold(dense, rs.gold, k),
+            "RRF (equal weights)": _hits_gold([rrf([s, d]) for s, d in zip(sparse, dense)], rs.gold, k),
+            f"score fusion (dense weight {w_best})": fused[w_best]}
+    test = ~tune
+    groups = {"no shared term": zero & test, "some shared terms": ~zero & test, "all": test}
+    table = {name: {g: h[m].float().mean().item() for g, m in groups.items()} for name, h in hits.items()}
+    fix_name = f"score fusion (dense weight {w_best})"
+    first = int((zero & test).nonzero()[0]) if (zero & test).any() else None  # an example the data holds
+    return CaseResult(
+        "vocabulary", f"recall@{k} of queries that share no term with their answer",
+        table["BM25"]["no shared term"], table[fix_name]["no shared term"], True,
+        cause="BM25 scores only terms a query shares with a passage: an answer worded differently scores 0",
+        fix=f"fuse BM25 with dense retrieval (min-max score fusion, dense weight {w_best}, chosen on held-out "
+            f"queries)",
+        details={"table": table, "weight": w_best, "n_zero": int((zero & test).sum()), "n_test": int(test.sum()),
+                 "zero_share": zero.float().mean().item(), "k": k,
+                 "example": None if first is None else (rs.queries[first], rs.passages[int(rs.gold[first])])})
+
+
+# ----------------------------------------------------------------------------- anisotropy
+@torch.no_grad()
+def mlm_embed(run, texts: list[str], *, batch_size: int = 64) -> Tensor:
+    """Mean-pooled last-layer vectors (N, C) of an MLM run (``groundup.bert.mlm.cached_mlm``),
+    each text cut to the run's learned positions; padding is left out of the mean."""
+    from groundup.bert.mlm import PAD
+
+    T = run.model.config.max_position_embeddings
+    out = []
+    for i in range(0, len(texts), batch_size):
+        rows = [run.encode(t)[0, :T] for t in texts[i:i + batch_size]]
+        ids = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=PAD)  # (B, T)
+        mask = (ids != PAD).long()  # (B, T)
+        h = run.model(ids, attention_mask=mask)  # (B, T, C)
+        out.append((h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True))  # (B, C)
+    return torch.cat(out)
+
+
+def case_anisotropy(size: str = "small", *, data=None, k: int = 10) -> CaseResult:
+    """Recall@k with an MLM-only encoder's mean-pooled vectors, by cosine (fault) vs after
+    whitening fitted on the passages (fix); MiniLM's recall is reported beside them."""
+    from groundup.bert.mlm import MLMConfig, cached_mlm
+    from groundup.embeddings import fit_whitening, l2_normalize, mean_cosine, whiten
+
+    check_size(size)
+    rs, q, p = data or course_retrieval_set(size)
+    run = cached_mlm(MLMConfig(), progress=False)
+    eq, ep = mlm_embed(run, rs.queries), mlm_embed(run, rs.passages)  # (Q, C), (N, C)
+    cos = lambda a, b: l2_normalize(a) @ l2_normalize(b).T  # noqa: E731
+    mu = ep.mean(0)
+    w = fit_whitening(ep)
+    spaces = {"MLM, raw": (eq, ep), "MLM, centred": (eq - mu, ep - mu), "MLM, whitened": (whiten(eq, w), whiten(ep, w)),
+              "MiniLM": (q, p)}
+    table = {name: {"mean_cosine": mean_cosine(b), f"recall@{k}": recall_at(cos(a, b), rs.gold, k),
+                    "recall@1": recall_at(cos(a, b), rs.gold, 1)} for name, (a, b) in spaces.items()}
+    return CaseResult(
+        "anisotropy", f"recall@{k}, MLM-pretrained encoder",
+        table["MLM, raw"][f"recall@{k}"], table["MLM, whitened"][f"recall@{k}"], True,
+        cause="an MLM-only encoder's mean-pooled vectors share one dominant direction (mean cosine "
+              f"{table['MLM, raw']['mean_cosine']:.2f} between unrelated passages): it swamps what tells them apart",
+        fix="whiten the vectors (Su et al. 2021), fitted on the passages; better, an encoder trained for "
+            "similarity (MiniLM)",
+        details={"table": table, "k": k, "dim": ep.size(1),
+                 "share_above_half": (cos(eq, ep) > 0.5).float().mean().item()})  # query-passage pairs
