@@ -44,7 +44,9 @@ def timed(fn):
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--collection", default="course", help="'course' or a BEIR-layout folder")
+    ap.add_argument("--collection", default="course",
+                    help="'course', 'scale:N' (the course collection plus N real distractor passages of the "
+                         "scale corpus; 'scale:all' for all ~509k) or a BEIR-layout folder")
     ap.add_argument("--split", default="test")
     ap.add_argument("--passages", type=int, default=4000, help="course collection size (400 + up to 7,856)")
     ap.add_argument("--query-repeats", type=int, default=3, help="the judged queries, this many times over")
@@ -58,8 +60,17 @@ def main(argv: list[str] | None = None) -> None:
 
     from groundup.retrieval import BM25, course_collection, load_beir, tokenize
 
-    c = course_collection(n_passages=args.passages) if args.collection == "course" else load_beir(args.collection,
-                                                                                                 args.split)
+    if args.collection == "course":
+        c = course_collection(n_passages=args.passages)
+    elif args.collection.startswith("scale:"):
+        from groundup.retrieval.scale import distractor_pool, judged_modules, scale_collection, scale_passages
+
+        base = course_collection(n_passages=args.passages)
+        pool = distractor_pool(scale_passages(), list(base.queries.values()) + base.doc_texts(), judged_modules(base))
+        n = args.collection.split(":", 1)[1]
+        c = scale_collection(len(pool) if n == "all" else int(n), base=base, pool=pool)
+    else:
+        c = load_beir(args.collection, args.split)
     ids, texts = c.doc_ids, c.doc_texts()
     queries = list(c.queries.values()) * args.query_repeats
     n_tokens = sum(len(tokenize(t)) for t in texts)
