@@ -79,6 +79,20 @@ def test_exercise_pages_have_a_colab_button(built_site):
         assert expected in page.read_text(), f"{rel}: no Colab launch button pointing at {expected}"
 
 
+def test_exercise_pages_start_with_the_title_and_fold_the_set_up_code(built_site):
+    """The site leaves out the Colab set-up cell (it only acts on Colab) and folds the locked
+    helper cells before section 1 (groundup.book.tidy_exercise); the notebooks keep both."""
+    *_, html = built_site
+    pages = sorted((html / "exercises").glob("*/*.html"))
+    assert pages
+    for page in pages:
+        main = page.read_text()
+        main = main[main.find('<article class="bd-article"'):]
+        assert "google.colab" not in main, f"{page.name}: the Colab set-up cell is shown"
+        assert main.find("<h1") < main.find('class="cell'), f"{page.name}: code comes before the title"
+        assert "hide-input" in main, f"{page.name}: the helper cells before section 1 are not folded"
+
+
 def chromium_paths():
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")

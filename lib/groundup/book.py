@@ -1,4 +1,5 @@
-"""Sphinx extension for the course's book: offline MathJax, and no duplicate scripts.
+"""Sphinx extension for the course's book: offline MathJax, no duplicate scripts, and
+exercise pages that start with their title.
 
 The website must work offline (and the browser smoke test must see no failed
 requests), so the MathJax files come from the ``sphinx-mathjax-offline`` package on
@@ -67,9 +68,63 @@ def _dedupe_pages(app, exc) -> None:
                 page.write_text(fixed, encoding="utf-8")
 
 
+SETUP_CELL = "colab_setup"  # nbgrader grade_id of every exercise's first cell (CONTRIBUTING.md)
+
+
+def tidy_exercise(nb: dict) -> dict:
+    """An exercise notebook as the website shows it: the title first, the set-up code folded.
+
+    On the site an exercise is read, not run, so the Colab set-up cell (which only acts on
+    Colab) is left out, and the locked code cells between the title and the first section
+    (imports, reference data, feedback helpers) get ``hide-input``: the page shows a
+    "Show code cell source" toggle instead of screens of helper code. The notebook a learner
+    downloads or opens on Colab is not changed.
+
+    >>> cell = lambda kind, src, gid, locked=True: {"cell_type": kind, "source": src, "metadata": {
+    ...     "nbgrader": {"grade_id": gid, "locked": locked, "grade": False, "solution": False}}}
+    >>> nb = {"cells": [cell("code", "import sys", "colab_setup"), cell("markdown", "# Exercise", "intro"),
+    ...                 cell("code", "import torch", "imports"), cell("markdown", "## 1. Start", "md1"),
+    ...                 cell("code", "x = 1", "later")]}
+    >>> [(c["metadata"]["nbgrader"]["grade_id"], c["metadata"].get("tags")) for c in tidy_exercise(nb)["cells"]]
+    [('intro', None), ('imports', ['hide-input']), ('md1', None), ('later', None)]
+    """
+    cells, out, preamble = nb.get("cells", []), [], True
+    for cell in cells:
+        meta = cell.get("metadata", {})
+        grader = meta.get("nbgrader", {})
+        source = "".join(cell.get("source", ""))
+        if grader.get("grade_id") == SETUP_CELL:
+            continue
+        if cell.get("cell_type") == "markdown" and source.lstrip().startswith("## "):
+            preamble = False  # the first section: from here on, everything is shown
+        if (preamble and cell.get("cell_type") == "code" and grader.get("locked")
+                and not grader.get("grade") and not grader.get("solution")):
+            tags = meta.setdefault("tags", [])
+            if "hide-input" not in tags:
+                tags.append("hide-input")
+            cell["metadata"] = meta
+        out.append(cell)
+    nb["cells"] = out
+    return nb
+
+
+def _tidy_exercise_source(app, docname: str, source: list[str]) -> None:
+    """``source-read``: rewrite an exercise notebook's JSON before myst-nb parses it."""
+    if not docname.startswith("exercises/") or not str(app.env.doc2path(docname)).endswith(".ipynb"):
+        return
+    import json
+
+    try:
+        nb = json.loads(source[0])
+    except ValueError:
+        return  # not JSON: leave it to myst-nb, which reports it
+    source[0] = json.dumps(tidy_exercise(nb))
+
+
 def setup(app):
     mathjax_dir()  # fail early, with the install command, when the files are missing
     app.config.mathjax_path = "mathjax/tex-chtml.js"
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _dedupe_pages)
+    app.connect("source-read", _tidy_exercise_source)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
