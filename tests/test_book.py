@@ -139,6 +139,38 @@ def server(built_site):
     httpd.shutdown()
 
 
+def run_axe(driver) -> list[dict]:
+    """axe-core's violations on the current page (each with "id", "impact", "help", "nodes")."""
+    from importlib.resources import files
+
+    driver.set_script_timeout(120)
+    driver.execute_script((files("axe_playwright_python") / "axe.min.js").read_text())
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));")
+    assert isinstance(result, list), f"axe failed to run: {result}"
+    return result
+
+
+# Elements in the page's flow whose right edge is past the window (scrolling boxes such as code
+# blocks, and fixed drawers such as the theme's hidden sidebars, do not widen the page).
+NARROW_OVERFLOW = """
+const w = document.documentElement.clientWidth, out = [];
+if (document.documentElement.scrollWidth <= w) return out;
+for (const e of document.querySelectorAll('body *')) {
+  const r = e.getBoundingClientRect();
+  if (r.width === 0 || r.right <= w + 1) continue;
+  let p = e.parentElement, contained = getComputedStyle(e).position === 'fixed';
+  for (; p && !contained; p = p.parentElement) {
+    const s = getComputedStyle(p);
+    contained = ['auto', 'scroll', 'hidden', 'clip'].includes(s.overflowX) || s.position === 'fixed';
+  }
+  if (!contained) out.push(e.tagName.toLowerCase() + '.' + e.className + ': ' + (e.innerText || '').slice(0, 60));
+}
+return out.length ? out.slice(0, 10) : ['the page is ' + document.documentElement.scrollWidth + ' px wide'];
+"""
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("page,heading,code_snippet", [
     ("index.html", "Ground Up", None),
@@ -157,8 +189,11 @@ def server(built_site):
     ("chapters/ch13_rag.html", "Retrieval-augmented generation", "def rag_sequence_logprob"),
     ("chapters/ch14_casebook.html", "When the system breaks", "def sliding_window_loss"),
     ("chapters/instructors.html", "For instructors: grading a class", None),
+    ("exercises/ch01_tokens/ch01_tokens.html", "Exercise 1", None),
+    ("exercises/ch09_bert/ch09_bert.html", "Exercise 9", None),
+    ("exercises/ch14_casebook/ch14_casebook.html", "Exercise 14", None),
 ])
-def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet):
+def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet, tmp_path_factory):
     from selenium.webdriver.common.by import By
 
     from selenium.webdriver.support.ui import WebDriverWait
@@ -181,6 +216,22 @@ def test_page_renders_without_console_errors(browser, server, page, heading, cod
         "return Array.from(document.querySelectorAll('div.cell_output pre'))"
         ".filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.innerText.slice(0, 80));")
     assert not cut, f"{page}: outputs wider than the column: {cut}"
+    # Accessibility: axe-core (bundled by axe-playwright-python; run here through Selenium).
+    serious = [v for v in run_axe(browser) if v["impact"] in ("serious", "critical")]
+    assert not serious, f"{page}: axe found {[(v['id'], v['help'], len(v['nodes'])) for v in serious]}"
+    # A 400 px wide screen (a phone): nothing makes the page scroll sideways.
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 400, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        browser.get(f"{server}/{page}")
+        WebDriverWait(browser, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        shot = tmp_path_factory.getbasetemp() / "narrow" / page.replace("/", "_").replace(".html", ".png")
+        shot.parent.mkdir(exist_ok=True)
+        browser.save_screenshot(str(shot))
+        wide = browser.execute_script(NARROW_OVERFLOW)
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert not wide, f"{page}: at 400 px these run past the screen's edge (screenshot {shot}): {wide}"
     if code_snippet:
         blocks = browser.find_elements(By.CSS_SELECTOR, "div.highlight pre")
         assert any(code_snippet in b.text for b in blocks), f"{page}: no rendered code block shows {code_snippet!r}"
