@@ -20,6 +20,14 @@ self-attention against O(n/k) for convolutions of width k). So (a) learns to fin
 the matching pair and copy its value, and its attention to that pair can be drawn.
 (b) never sees a pair, so it can do no better than guessing the value (chance).
 
+(b) fails because it cannot see; a third model *can* reach the pair, by relaying:
+
+(c) a recurrent network (one GRU layer, Cho et al. 2014, the same width), whose state
+    carries everything forward one token at a time: a path of length O(n) (Table 1).
+
+``accuracy_by_distance`` then moves the needed pair to a chosen distance from the
+query, so each model's accuracy can be read against distance.
+
 Why store key and value in one token? Finding "the token after the matching key"
 needs two attention steps (an induction head, two layers). One layer can match a
 query against a key *and* read a value only if both live in the same token.
@@ -35,7 +43,9 @@ config                      CPU time    (a) attention   (b) window   chance
 ``RecallConfig.tiny()``     5 s         100.0%          14.5%        12.5%
 ==========================  ==========  ==============  ===========  ======
 
-(``tiny`` is the unit-test size: T=48, pairs >= 40 back, 8 values.) In model (a)
+(Those CPU times are for (a) and (b), measured before model (c) was added; the GRU
+adds about as much again as both of them together, and its accuracies are printed
+by ``main``.) (``tiny`` is the unit-test size: T=48, pairs >= 40 back, 8 values.) In model (a)
 the heads share the keys between them; for each example the head that looks
 hardest at the needed pair puts about 0.9 of its attention on it.
 """
@@ -53,7 +63,10 @@ from torch import Tensor
 from groundup.attention import MultiHeadAttention, banded_causal_mask
 from groundup.experiments import parse_size, save_figure, seeded, stopwatch, threads
 
-__all__ = ["RecallConfig", "RecallResults", "make_recall_batch", "RecallModel", "run", "plot", "main"]
+__all__ = [
+    "RecallConfig", "RecallResults", "make_recall_batch", "move_pair", "RecallModel", "RecurrentRecallModel",
+    "train_and_evaluate", "accuracy_by_distance", "run", "plot", "main",
+]
 
 
 @dataclass(frozen=True)
@@ -123,21 +136,41 @@ def make_recall_batch(config: RecallConfig, batch_size: int, generator: torch.Ge
     return x, values.gather(1, asked)[:, 0], slots.gather(1, asked)[:, 0]
 
 
+def move_pair(x: Tensor, where: Tensor, distance: int) -> tuple[Tensor, Tensor]:
+    """Swap each sequence's needed pair (at ``where``, (B,)) with the token ``distance`` before the query.
+
+    Returns the new sequences (B, T) and the pair's new position (B,). A swap keeps every
+    token of the sequence, so the other pairs are still there (one may move into the gap).
+    """
+    T = x.size(1)
+    if not 1 <= distance <= T - 1:
+        raise ValueError(f"distance={distance} must be between 1 and T - 1 = {T - 1} (the query is the last token).")
+    rows = torch.arange(x.size(0))
+    new = torch.full_like(where, T - 1 - distance)  # (B,)
+    x = x.clone()
+    x[rows, where], x[rows, new] = x[rows, new], x[rows, where]
+    return x, new
+
+
 class RecallModel(nn.Module):
     """Embedding -> one pre-norm attention block (attention + MLP) -> classifier on the last token.
 
     ``window=None`` attends over the whole causal prefix; ``window=w`` adds a banded
     mask so each token sees only the last w tokens. The parameters are identical.
     No position scheme: finding the pair is a match by content, wherever it is.
+
+    ``attention``: the attention layer to use, a module called as
+    ``attention(x, attn_mask=mask)`` on (B, T, C) (default: the library's causal
+    ``MultiHeadAttention``). The exercise plugs the learner's layer in here.
     """
 
-    def __init__(self, config: RecallConfig, window: int | None = None) -> None:
+    def __init__(self, config: RecallConfig, window: int | None = None, attention: nn.Module | None = None) -> None:
         super().__init__()
         C = config.n_embd
         self.window = window
         self.wte = nn.Embedding(config.vocab_size, C)
         self.ln_1 = nn.LayerNorm(C)
-        self.attn = MultiHeadAttention(C, config.n_head, causal=True)
+        self.attn = MultiHeadAttention(C, config.n_head, causal=True) if attention is None else attention
         self.ln_2 = nn.LayerNorm(C)
         self.mlp = nn.Sequential(nn.Linear(C, 4 * C), nn.GELU(), nn.Linear(4 * C, C))
         self.ln_f = nn.LayerNorm(C)
@@ -148,13 +181,36 @@ class RecallModel(nn.Module):
         T = idx.size(1)
         mask = None if self.window is None else banded_causal_mask(T, self.window, idx.device)  # (T, T)
         x = self.wte(idx)  # (B, T, C)
-        out = self.attn(self.ln_1(x), attn_mask=mask, need_weights=need_weights)
-        a, w = out if need_weights else (out, None)
+        if need_weights:
+            a, w = self.attn(self.ln_1(x), attn_mask=mask, need_weights=True)
+        else:  # a plugged-in layer need not know need_weights
+            a, w = self.attn(self.ln_1(x), attn_mask=mask), None
         # Only the query's answer is scored, so the rest of the block runs on the last token.
         h = x[:, -1] + a[:, -1]  # (B, C)
         h = h + self.mlp(self.ln_2(h))  # (B, C)
         logits = self.head(self.ln_f(h))  # (B, n_values)
         return (logits, w) if need_weights else logits
+
+
+class RecurrentRecallModel(nn.Module):
+    """Model (c): embedding -> one GRU layer -> classifier on the last state.
+
+    It *can* reach a pair any distance back, but only by relaying it through the state,
+    one token at a time (Table 1's recurrent row: path length O(n)).
+    """
+
+    def __init__(self, config: RecallConfig) -> None:
+        super().__init__()
+        C = config.n_embd
+        self.wte = nn.Embedding(config.vocab_size, C)
+        self.rnn = nn.GRU(C, C, batch_first=True)
+        self.ln_f = nn.LayerNorm(C)
+        self.head = nn.Linear(C, config.n_values)
+
+    def forward(self, idx: Tensor) -> Tensor:
+        """idx (B, T) -> logits over values (B, n_values)."""
+        h, _ = self.rnn(self.wte(idx))  # (B, T, C): the state after each token
+        return self.head(self.ln_f(h[:, -1]))  # (B, n_values)
 
 
 @dataclass
@@ -173,7 +229,10 @@ class RecallResults:
     best_head_on_pair: float  # mean over 200 examples of the largest per-head attention on the needed pair
     pair_position: Tensor  # (n_show,) where each example's needed pair sits
     seconds: float  # wall time of the whole run
-    n_params: int = 0  # parameters per model (the two are identical)
+    n_params: int = 0  # parameters of models (a) and (b) (identical)
+    n_params_recurrent: int = 0  # parameters of model (c)
+    distances: list[int] = None  # the distances at which accuracy_by_distance was measured
+    by_distance: dict[str, list[float]] = None  # per model: held-out accuracy at each of `distances`
 
 
 @torch.no_grad()
@@ -201,18 +260,49 @@ def _train(model: RecallModel, config: RecallConfig, eval_set, seed: int, desc: 
     return curve
 
 
+def _eval_set(config: RecallConfig) -> tuple[Tensor, Tensor, Tensor]:
+    """The held-out sequences (n_eval, T), answers and pair positions, the same for every model."""
+    return make_recall_batch(config, config.n_eval, torch.Generator().manual_seed(config.seed + 1))
+
+
+def train_and_evaluate(model: nn.Module, config: RecallConfig, progress: bool = False) -> float:
+    """Train ``model`` (idx (B, T) -> logits (B, n_values)) on the task; return its held-out accuracy.
+
+    The batches, optimizer and held-out set are those of ``run``, so a learner's model is
+    measured exactly as the chapter's. Runs under ``config.num_threads``.
+    """
+    with threads(config.num_threads):
+        x_eval, y_eval, _ = _eval_set(config)
+        return _train(model, config, (x_eval, y_eval), config.seed + 2, "recall", progress)[-1]
+
+
+@torch.no_grad()
+def accuracy_by_distance(model: nn.Module, config: RecallConfig, distances: list[int]) -> list[float]:
+    """Held-out accuracy with the needed pair moved to exactly each distance before the query."""
+    x_eval, y_eval, pos_eval = _eval_set(config)
+    return [_accuracy(model, move_pair(x_eval, pos_eval, d)[0], y_eval) for d in distances]
+
+
 def run(config: RecallConfig = RecallConfig(), progress: bool = True, n_show: int = 12) -> RecallResults:
-    """Train model (a) full attention and model (b) windowed attention; measure both."""
+    """Train (a) full attention, (b) windowed attention and (c) a GRU; measure all three."""
     with stopwatch() as elapsed, threads(config.num_threads):
-        x_eval, y_eval, pos_eval = make_recall_batch(config, config.n_eval, torch.Generator().manual_seed(config.seed + 1))
+        x_eval, y_eval, pos_eval = _eval_set(config)
         models = {}
         for name, window in (("attention", None), ("window", config.window)):
             with seeded(config.seed):  # same initial weights for both
                 models[name] = RecallModel(config, window)
+        with seeded(config.seed):
+            models["recurrent"] = RecurrentRecallModel(config)
         curves = {
             name: _train(m, config, (x_eval, y_eval), config.seed + 2, name, progress) for name, m in models.items()
         }
         accuracy = {name: c[-1] for name, c in curves.items()}
+        # From next to the query to as far back as a sequence allows; training saw only >= min_distance.
+        T = config.seq_len
+        distances = sorted({1, 2, 4, config.window - 1, config.window, 16, 32, config.min_distance // 2,
+                            config.min_distance, (config.min_distance + T - 1) // 2, T - 1} - {0})
+        distances = [d for d in distances if 1 <= d <= T - 1]
+        by_distance = {name: accuracy_by_distance(m, config, distances) for name, m in models.items()}
         model = models["attention"].eval()
         n_probe = min(200, config.n_eval)
         with torch.no_grad():
@@ -239,13 +329,16 @@ def run(config: RecallConfig = RecallConfig(), progress: bool = True, n_show: in
         pair_position=pos_eval[:n_show],
         seconds=elapsed(),
         n_params=sum(p.numel() for p in models["attention"].parameters()),
+        n_params_recurrent=sum(p.numel() for p in models["recurrent"].parameters()),
+        distances=distances,
+        by_distance=by_distance,
     )
 
 
 def plot(results: RecallResults, out=None):
-    """Learning curves of both models, and a heatmap of where model (a)'s query looks.
+    """Learning curves, accuracy against distance, and a heatmap of where model (a)'s query looks.
 
-    ``out``: None (return the figure), a path (also save a PNG there), or two matplotlib Axes.
+    ``out``: None (return the figure), a path (also save a PNG there), or three matplotlib Axes.
     """
     import matplotlib
     import matplotlib.patches
@@ -253,13 +346,15 @@ def plot(results: RecallResults, out=None):
     if out is None or isinstance(out, (str, Path)):
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": [1, 2]}, layout="constrained")
+        fig, axd = plt.subplot_mosaic([["curves", "distance"], ["heat", "heat"]], figsize=(13, 9), layout="constrained",
+                                      height_ratios=[1, 1.3])
+        axes = [axd["curves"], axd["distance"], axd["heat"]]
     else:
         axes = list(out)
         fig = axes[0].figure
     c = results.config
+    labels = {"attention": "(a) full attention", "window": f"(b) window of {c.window}", "recurrent": "(c) GRU"}
     ax = axes[0]
-    labels = {"attention": "(a) full attention", "window": f"(b) window of {c.window}"}
     for name, curve in results.curves.items():
         ax.plot(results.curve_steps, [100 * a for a in curve], label=f"{labels[name]}: {100 * results.accuracy[name]:.1f}%")
     ax.axhline(100 * results.chance, color="gray", ls="--", label=f"chance {100 * results.chance:.1f}%")
@@ -268,6 +363,16 @@ def plot(results: RecallResults, out=None):
     ax.legend(fontsize=8)
 
     ax = axes[1]
+    for name, accs in results.by_distance.items():
+        ax.plot(results.distances, [100 * a for a in accs], "o-", ms=4, label=labels[name])
+    ax.axhline(100 * results.chance, color="gray", ls="--", label="chance")
+    ax.axvspan(c.min_distance, c.seq_len - 1, color="gray", alpha=0.15, label="distances seen in training")
+    ax.axvline(c.window - 0.5, color="tab:orange", ls=":", label=f"edge of (b)'s window")
+    ax.set(xlabel="distance from the needed pair to the query (tokens)", ylabel="held-out accuracy (%)",
+           ylim=(0, 102), title="Accuracy against distance, the pair moved")
+    ax.legend(fontsize=8)
+
+    ax = axes[2]
     im = ax.imshow(results.attention.numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
     ax.scatter(results.pair_position.numpy(), range(len(results.pair_position)), marker="s", s=70,
                facecolors="none", edgecolors="red", linewidths=1.2, label="the pair holding the answer")
@@ -289,9 +394,12 @@ def main(argv: list[str] | None = None) -> RecallResults:
     config, out, tiny = parse_size(argv, __doc__, "recall.png", RecallConfig)
     results = run(config, progress=not tiny)
     print(f"config: {asdict(config)}")
-    print(f"parameters per model: {results.n_params:,}")
+    print(f"parameters: {results.n_params:,} in (a) and (b), {results.n_params_recurrent:,} in (c)")
     for name, acc in results.accuracy.items():
         print(f"{name:>9}: held-out accuracy {100 * acc:5.1f}%")
+    print("accuracy by distance:", "  ".join(f"d={d}" for d in results.distances))
+    for name, accs in results.by_distance.items():
+        print(f"{name:>9}: " + " ".join(f"{100 * a:5.1f}%" for a in accs))
     print(f"   chance: {100 * results.chance:5.1f}%")
     per_head = ", ".join(f"{a:.2f}" for a in results.head_on_pair)
     print(f"mean attention of the query on the needed pair, per head of (a): {per_head}; "
