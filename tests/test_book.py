@@ -171,6 +171,35 @@ return out.length ? out.slice(0, 10) : ['the page is ' + document.documentElemen
 """
 
 
+MIN_TEXT_PX = 9  # the smallest legible text on the page, in CSS pixels at 100% zoom
+
+
+def check_figure_text(driver, html: Path, page: str) -> None:
+    """Every figure's smallest text (stamped into its PNG by groundup.figtext, in image pixels)
+    times the scale the page shows the image at (width on screen / width of the image) is at
+    least MIN_TEXT_PX, with the window at 1280 px (the widest the content column gets)."""
+    from groundup.figtext import KEY, read_text_chunks
+
+    images = driver.execute_script(
+        "return Array.from(document.querySelectorAll('div.cell_output img'))"
+        ".map(i => [i.getAttribute('src'), i.clientWidth, i.naturalWidth]);")
+    stamped, small = 0, []
+    for i, (src, shown, natural) in enumerate(images):
+        if src.startswith("data:") or not natural:
+            continue
+        chunks = read_text_chunks((html / page).parent.joinpath(src).resolve().read_bytes())
+        if KEY not in chunks:
+            continue  # not a pyplot figure
+        stamped += 1
+        px = float(chunks[KEY]) * min(1.0, shown / natural)
+        if px < MIN_TEXT_PX:
+            small.append(f"figure {i + 1}: text {float(chunks[KEY]):.1f} px in the image, shown at "
+                         f"{shown}/{natural} = {shown / natural:.2f}x: {px:.1f} px")
+    assert stamped, f"{page}: no figure carries its text size (chapters/matplotlibrc and groundup.figtext)"
+    assert not small, (f"{page}: figure text smaller than {MIN_TEXT_PX} px on the page; make the figure "
+                       f"narrower (figsize) or its text larger: {small}")
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("page,heading,code_snippet", [
     ("index.html", "Ground Up", None),
@@ -193,7 +222,8 @@ return out.length ? out.slice(0, 10) : ['the page is ' + document.documentElemen
     ("exercises/ch09_bert/ch09_bert.html", "Exercise 9", None),
     ("exercises/ch14_casebook/ch14_casebook.html", "Exercise 14", None),
 ])
-def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet, tmp_path_factory):
+def test_page_renders_without_console_errors(browser, server, page, heading, code_snippet, tmp_path_factory,
+                                            built_site):
     from selenium.webdriver.common.by import By
 
     from selenium.webdriver.support.ui import WebDriverWait
@@ -219,6 +249,17 @@ def test_page_renders_without_console_errors(browser, server, page, heading, cod
     # Accessibility: axe-core (bundled by axe-playwright-python; run here through Selenium).
     serious = [v for v in run_axe(browser) if v["impact"] in ("serious", "critical")]
     assert not serious, f"{page}: axe found {[(v['id'], v['help'], len(v['nodes'])) for v in serious]}"
+    if code_snippet:
+        blocks = browser.find_elements(By.CSS_SELECTOR, "div.highlight pre")
+        assert any(code_snippet in b.text for b in blocks), f"{page}: no rendered code block shows {code_snippet!r}"
+        headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h2")]
+        assert len(headings) >= 5, f"{page}: section headings did not render: {headings}"
+        # Cell outputs were executed at build time and are on the page.
+        outputs = browser.find_elements(By.CSS_SELECTOR, "div.cell_output")
+        assert outputs, f"{page}: no executed cell outputs"
+        figures = browser.find_elements(By.CSS_SELECTOR, "div.cell_output img")
+        assert figures, f"{page}: no figure reached the page (a plot backend that draws nowhere?)"
+        check_figure_text(browser, built_site[2], page)
     # A 400 px wide screen (a phone): nothing makes the page scroll sideways.
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                             {"width": 400, "height": 900, "deviceScaleFactor": 1, "mobile": False})
@@ -232,13 +273,3 @@ def test_page_renders_without_console_errors(browser, server, page, heading, cod
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert not wide, f"{page}: at 400 px these run past the screen's edge (screenshot {shot}): {wide}"
-    if code_snippet:
-        blocks = browser.find_elements(By.CSS_SELECTOR, "div.highlight pre")
-        assert any(code_snippet in b.text for b in blocks), f"{page}: no rendered code block shows {code_snippet!r}"
-        headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h2")]
-        assert len(headings) >= 5, f"{page}: section headings did not render: {headings}"
-        # Cell outputs were executed at build time and are on the page.
-        outputs = browser.find_elements(By.CSS_SELECTOR, "div.cell_output")
-        assert outputs, f"{page}: no executed cell outputs"
-        figures = browser.find_elements(By.CSS_SELECTOR, "div.cell_output img")
-        assert figures, f"{page}: no figure reached the page (a plot backend that draws nowhere?)"

@@ -288,7 +288,9 @@ def plot(res: TemperatureResults, out: str | Path | None = None):
     import matplotlib.pyplot as plt
 
     T = res.temperatures
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+    # 2 x 2 at 10 inches: the page shows it about full size, so 10-point text stays >= 9 px
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6))
+    axes = axes.flatten()
     axes[0].plot(T, res.entropy, "o-")
     axes[0].set_title("entropy of the next-token choice")
     axes[0].set_ylabel("nats")
@@ -297,16 +299,16 @@ def plot(res: TemperatureResults, out: str | Path | None = None):
     axes[1].axhline(res.reference["distinct2"], color="C0", ls=":", lw=1)
     axes[1].axhline(res.reference["repetition"], color="C1", ls=":", lw=1, label="dotted: real text")
     axes[1].set_title("diversity")
-    axes[1].legend(fontsize=8)
+    axes[1].legend()
     axes[2].plot(T, res.consistency, "o-", label="word overlap of two samples")
     axes[2].plot(T, res.prefix_agreement, "s-", label="same first 16 characters")
     axes[2].set_title("consistency (same prompt)")
-    axes[2].legend(fontsize=8)
+    axes[2].legend()
     axes[3].plot(T, res.judge_nll, "o-", label="generated")
     axes[3].axhline(res.reference["judge_nll"], color="gray", ls=":", label="real held-out text")
     axes[3].set_title("quality: judge's loss (lower = better)")
     axes[3].set_ylabel("nats/char")
-    axes[3].legend(fontsize=8)
+    axes[3].legend()
     for ax in axes:
         ax.set_xlabel("temperature T")
     fig.tight_layout()
