@@ -91,6 +91,33 @@ def test_rope_matches_transformers_llama():
     torch.testing.assert_close(apply_rope(q, cos, sin), q_hf, atol=1e-5, rtol=1e-5)
 
 
+def test_rope_position_interpolation_matches_transformers_linear_scaling():
+    """Chen et al. 2023: position m read as m * scale; transformers' "linear" rope scaling, factor 1/scale."""
+    from transformers import LlamaConfig
+    from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+
+    T, hs, base, offset, scale = 9, 8, 500.0, 20, 0.25
+    config = LlamaConfig(hidden_size=2 * hs, num_attention_heads=2, head_dim=hs, rope_theta=base,
+                         rope_scaling={"rope_type": "linear", "factor": 1 / scale})
+    cos_hf, sin_hf = LlamaRotaryEmbedding(config)(torch.zeros(1, T, 2 * hs), torch.arange(offset, offset + T)[None])
+    cos, sin = rope_cos_sin(T, hs, base, offset=offset, scale=scale)
+    torch.testing.assert_close(cos, cos_hf[0], atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(sin, sin_hf[0], atol=1e-6, rtol=1e-6)
+    # Position 4m with scale 1/4 turns exactly like position m without it.
+    for a, b in zip(rope_cos_sin(3, hs, offset=8, scale=0.25), rope_cos_sin(3, hs, offset=2)):
+        torch.testing.assert_close(a[0], b[0], atol=1e-6, rtol=1e-6)
+    with pytest.raises(ValueError, match="scale > 0"):
+        rope_cos_sin(4, hs, scale=0.0)
+    # RotaryPositions follows a scale changed after its tables were cached.
+    rope = RotaryPositions(hs)
+    x = torch.randn(1, 1, 12, hs)
+    unscaled, _ = rope.rotate_qk(x, x)
+    rope.scale = 0.5
+    scaled, _ = rope.rotate_qk(x, x)
+    torch.testing.assert_close(scaled, RotaryPositions(hs, scale=0.5).rotate_qk(x, x)[0])
+    assert not torch.allclose(scaled, unscaled)
+
+
 def test_rope_scores_depend_only_on_relative_position():
     rope = RotaryPositions(8)
     g = torch.Generator().manual_seed(1)

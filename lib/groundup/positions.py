@@ -186,12 +186,19 @@ class SinusoidalPositions(PositionScheme):
 # ---------------------------------------------------------------------------
 
 
-def rope_cos_sin(T: int, head_size: int, base: float = 10000.0, *, offset: int = 0) -> tuple[Tensor, Tensor]:
+def rope_cos_sin(
+    T: int, head_size: int, base: float = 10000.0, *, offset: int = 0, scale: float = 1.0
+) -> tuple[Tensor, Tensor]:
     """cos and sin tables (T, hs) for RoPE, in the "half-split" layout of Llama.
 
     Channel pair (j, j + hs/2) of position m turns by the angle m * theta_j with
     theta_j = base^(-2j / hs) (RoFormer eq. 15). Both halves of each row repeat the
     same hs/2 angles so that ``apply_rope`` is two elementwise products.
+
+    ``scale`` multiplies every position: position interpolation (Chen et al. 2023,
+    sec. 2.2) reads a window L' longer than the trained L with scale = L / L', so that
+    the angles stay inside the range seen in training (``transformers``' "linear"
+    rope scaling with factor = 1 / scale).
 
     >>> cos, sin = rope_cos_sin(T=2, head_size=4)
     >>> cos[0].tolist(), sin[0].tolist()   # position 0: no turn
@@ -200,7 +207,9 @@ def rope_cos_sin(T: int, head_size: int, base: float = 10000.0, *, offset: int =
     if head_size % 2 != 0:
         raise ValueError(f"RoPE turns channels in pairs, so head_size must be even; got {head_size}.")
     theta = 1.0 / (base ** (torch.arange(0, head_size, 2, dtype=torch.float32) / head_size))  # (hs/2,)
-    m = torch.arange(offset, offset + T, dtype=torch.float32)  # (T,)
+    if not scale > 0:
+        raise ValueError(f"rope_cos_sin needs scale > 0 (positions are multiplied by it), got scale={scale}.")
+    m = torch.arange(offset, offset + T, dtype=torch.float32) * scale  # (T,)
     angle = torch.outer(m, theta)  # (T, hs/2)
     angle = torch.cat([angle, angle], dim=-1)  # (T, hs)
     return angle.cos(), angle.sin()
@@ -230,7 +239,9 @@ class RotaryPositions(PositionScheme):
     """RoPE: rotate queries and keys by their positions before the dot product.
 
     Nothing is added to the input and nothing is trained. Tables are cached and
-    regrown on demand, so any length works.
+    regrown on demand, so any length works. ``scale`` < 1 is position interpolation
+    (Chen et al. 2023): position m is read as m * scale; it may be changed after
+    construction (the cached tables follow).
 
     >>> rope = RotaryPositions(head_size=4)
     >>> q = k = torch.ones(1, 1, 3, 4)        # (B, nh, T, hs)
@@ -239,18 +250,20 @@ class RotaryPositions(PositionScheme):
     True
     """
 
-    def __init__(self, head_size: int, base: float = 10000.0) -> None:
+    def __init__(self, head_size: int, base: float = 10000.0, scale: float = 1.0) -> None:
         super().__init__()
         self.head_size = head_size
         self.base = base
-        cos, sin = rope_cos_sin(0, head_size, base)
+        self.scale = scale  # position interpolation: position m turns by (m * scale) * theta_j
+        self._tables_scale = scale  # the scale the cached tables were built with
+        cos, sin = rope_cos_sin(0, head_size, base, scale=scale)
         self.register_buffer("cos", cos, persistent=False)  # (T_cached, hs)
         self.register_buffer("sin", sin, persistent=False)  # (T_cached, hs)
 
     def _tables(self, T: int, device: torch.device) -> tuple[Tensor, Tensor]:
-        if self.cos.size(0) < T or self.cos.device != device:
-            cos, sin = rope_cos_sin(max(T, 2 * self.cos.size(0)), self.head_size, self.base)
-            self.cos, self.sin = cos.to(device), sin.to(device)
+        if self.cos.size(0) < T or self.cos.device != device or self._tables_scale != self.scale:
+            cos, sin = rope_cos_sin(max(T, 2 * self.cos.size(0)), self.head_size, self.base, scale=self.scale)
+            self.cos, self.sin, self._tables_scale = cos.to(device), sin.to(device), self.scale
         return self.cos[:T], self.sin[:T]  # each (T, hs)
 
     def rotate_qk(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor]:
