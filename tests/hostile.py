@@ -23,7 +23,7 @@ from harness import exercise_path, nbmeta, solution_path
 
 CH03 = "ch03_attention"
 CH03_POINTS = {"test_scaled_dot_product_attention": 3, "test_causal_mask": 2, "test_split_heads": 2,
-               "test_merge_heads": 1, "test_multi_head_self_attention": 3}
+               "test_merge_heads": 1, "test_multi_head_self_attention": 3, "test_recall_experiment": 2}
 FULL = float(sum(CH03_POINTS.values()))
 
 

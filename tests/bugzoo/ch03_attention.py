@@ -72,6 +72,29 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         scores = scores.masked_fill(~mask, float("-inf"))
     return torch.softmax(scores, dim=-1).detach() @ v
 ''',
+        "casts_inputs_to_float32": '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    q, k, v = q.float(), k.float(), v.float()  # "attention in float32 for stability"
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+''',
+        "handwritten_softmax_without_max": '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    e = torch.exp(scores)  # overflows to inf for scores above ~88
+    return (e / e.sum(dim=-1, keepdim=True)) @ v
+''',
+        "finite_fill_minus_1e4": '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, -1e4)  # a "large negative" that is not large enough
+    return torch.softmax(scores, dim=-1) @ v
+''',
     },
     "causal_mask": {
         "off_by_one_sees_next_token": '''
@@ -98,6 +121,12 @@ def causal_mask(T):
 def causal_mask(T):
     return torch.full((T, T), float("-inf")).triu(diagonal=1)
 ''',
+        "cut_from_a_1024_buffer": '''
+_TRIL = torch.ones(1024, 1024, dtype=torch.bool).tril()  # GPT-2's block size, built once
+
+def causal_mask(T):
+    return _TRIL[:T, :T]
+''',
     },
     "split_heads": {
         "reshape_mixes_heads_and_time": '''
@@ -120,6 +149,11 @@ def split_heads(x, n_head):
     B, T, C = x.shape
     return x.transpose(1, 2).reshape(B, n_head, T, C // n_head)
 ''',
+        "converts_to_float32": '''
+def split_heads(x, n_head):
+    B, T, C = x.shape
+    return x.float().view(B, T, n_head, C // n_head).transpose(1, 2)
+''',
     },
     "merge_heads": {
         "reshape_without_transpose": '''
@@ -139,6 +173,11 @@ def merge_heads(y):
         "averages_the_heads": '''
 def merge_heads(y):
     return y.mean(dim=1)
+''',
+        "converts_to_float32": '''
+def merge_heads(y):
+    B, nh, T, hs = y.shape
+    return y.transpose(1, 2).reshape(B, T, nh * hs).float()
 ''',
     },
     "MultiHeadSelfAttention": {
@@ -267,6 +306,56 @@ class MultiHeadSelfAttention(nn.Module):
         if self.causal:
             mask = causal_mask(T) if mask is None else causal_mask(T) & mask
         return self.c_proj(merge_heads(scaled_dot_product_attention(q, k, v, mask)))
+''',
+        "detaches_queries_and_keys": '''class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, n_embd, n_head, causal=True):
+        super().__init__()
+        self.n_embd, self.n_head, self.causal = n_embd, n_head, causal
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+
+    def forward(self, x, attn_mask=None):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=-1)
+        q, k = q.detach(), k.detach()  # "the scores need no gradient": the query never learns what to look for
+        q, k, v = (split_heads(t, self.n_head) for t in (q, k, v))
+        mask = attn_mask
+        if self.causal:
+            mask = causal_mask(T) if mask is None else causal_mask(T) & mask
+        return self.c_proj(merge_heads(scaled_dot_product_attention(q, k, v, mask)))
+''',
+        "two_dim_attn_mask_read_as_padding": '''class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, n_embd, n_head, causal=True):
+        super().__init__()
+        self.n_embd, self.n_head, self.causal = n_embd, n_head, causal
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+
+    def forward(self, x, attn_mask=None):
+        B, T, C = x.shape
+        q, k, v = (split_heads(t, self.n_head) for t in self.c_attn(x).split(C, dim=-1))
+        mask = attn_mask
+        if mask is not None and mask.dim() == 2:  # "a 2-D mask is a (B, T) padding mask"
+            mask = mask[:, None, None, :]
+        if self.causal:
+            mask = causal_mask(T) if mask is None else causal_mask(T) & mask
+        return self.c_proj(merge_heads(scaled_dot_product_attention(q, k, v, mask)))
+''',
+        "computes_in_float32": '''class MultiHeadSelfAttention(nn.Module):
+    def __init__(self, n_embd, n_head, causal=True):
+        super().__init__()
+        self.n_embd, self.n_head, self.causal = n_embd, n_head, causal
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+
+    def forward(self, x, attn_mask=None):
+        B, T, C = x.shape
+        x = x.float()
+        q, k, v = (split_heads(t.float(), self.n_head) for t in self.c_attn.float()(x).split(C, dim=-1))
+        mask = attn_mask
+        if self.causal:
+            mask = causal_mask(T) if mask is None else causal_mask(T) & mask
+        return self.c_proj.float()(merge_heads(scaled_dot_product_attention(q, k, v, mask)))
 ''',
     },
 }
