@@ -258,10 +258,10 @@ def deletion_cases() -> list[Case]:
     return [
         Case("ch04_deleted", "ch04_positions",
              save(notebook("ch04_positions", solved=_solutions("ch04_positions"), delete=["test_relative_position"]),
-                  "ch04_positions"), "graded", 13.0, "test_relative_position"),
+                  "ch04_positions"), "graded", 15.0, "test_relative_position"),
         Case("ch05_deleted", "ch05_gpt",
              save(notebook("ch05_gpt", solved=_solutions("ch05_gpt"), delete=["test_GPT2"]), "ch05_gpt"),
-             "graded", 10.0, "test_GPT2"),
+             "graded", 12.0, "test_GPT2"),
     ]
 
 

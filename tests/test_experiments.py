@@ -110,18 +110,23 @@ def test_recall_model_takes_a_plugged_in_attention_layer():
 @pytest.fixture(scope="module")
 def extrapolation_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("extrapolation") / "extrapolation.png"
-    results = extrapolation.main(["--tiny", "--out", str(out)])
+    results = extrapolation.main(["--tiny", "--out", str(out), "--json", str(out.with_suffix(".json"))])
     return results, out
+
+
+PI_KINDS = ["rope+PI", "rope+FT", "rope+PI+FT"]
 
 
 def test_extrapolation_results_structure(extrapolation_results):
     results, png = extrapolation_results
     c = results.config
     T, L = c.block_size, c.block_size * c.eval_factor
-    assert list(results.loss_by_position) == list(c.schemes)
+    # Position interpolation's readings of the rope model come right after it.
+    assert list(results.loss_by_position) == ["learned", "sinusoidal", "rope", *PI_KINDS, "alibi"]
     for kind, curve in results.loss_by_position.items():
         assert len(curve) == L
-        assert len(results.train_loss[kind]) == c.steps
+        steps = {"rope+PI": 0, "rope+FT": c.finetune_steps, "rope+PI+FT": c.finetune_steps}.get(kind, c.steps)
+        assert len(results.train_loss[kind]) == steps
         finite = [v for v in curve if not math.isnan(v)]
         assert all(0 < v < 10 for v in finite)
         if kind == "learned":
@@ -134,6 +139,43 @@ def test_extrapolation_results_structure(extrapolation_results):
     assert set(results.context_means()["rope"]) == {T, 2 * T, 4 * T}
     assert "| alibi |" in extrapolation.format_table(results)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_extrapolation_results_round_trip_through_json(extrapolation_results):
+    results, png = extrapolation_results
+    loaded = extrapolation.load_results(png.with_suffix(".json"))
+    assert loaded.config == results.config
+    assert loaded.train_loss == results.train_loss and loaded.notes == results.notes
+    for kind, curve in results.loss_by_position.items():  # NaN (learned past T) written as null and back
+        assert [math.isnan(v) for v in loaded.loss_by_position[kind]] == [math.isnan(v) for v in curve]
+        assert [v for v in loaded.loss_by_position[kind] if not math.isnan(v)] == [v for v in curve if not math.isnan(v)]
+    assert extrapolation.format_table(loaded) == extrapolation.format_table(results)
+
+
+def test_position_interpolation_reads_the_same_weights_with_scaled_positions():
+    """rope+PI is the rope model with positions * 1/eval_factor: equal to a model built with that scale."""
+    c = extrapolation.ExtrapolationConfig.tiny()
+    from groundup.positions import RotaryPositions
+
+    torch.manual_seed(0)
+    model = extrapolation.TinyCausalLM(30, c, "rope").eval()
+    x = torch.randint(30, (2, 4 * c.block_size))
+    with torch.no_grad():
+        direct = model(x)
+        model.positions.scale = 0.25  # the cached tables follow the new scale
+        interpolated = model(x)
+        plugged = extrapolation.TinyCausalLM(30, c, "rope", positions=RotaryPositions(c.n_embd // c.n_head, scale=0.25))
+        plugged.load_state_dict(model.state_dict())
+        torch.testing.assert_close(plugged.eval()(x), interpolated)
+    assert not torch.allclose(direct, interpolated)
+    torch.testing.assert_close(direct[:, 0], interpolated[:, 0])  # position 0 is not turned either way
+
+
+def test_extrapolation_config_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="finetune_steps"):
+        extrapolation.ExtrapolationConfig(finetune_steps=-1)
+    with pytest.raises(ValueError, match="block_size"):
+        extrapolation.ExtrapolationConfig(block_size=0)
 
 
 def test_extrapolation_loss_by_position_is_the_loss_of_a_shorter_window():

@@ -110,6 +110,26 @@ BUGS = {
         var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
         return (x - mean) / torch.sqrt(var + self.eps) * self.weight.detach() + self.bias.detach()
 '''),
+        # The textbook one-pass formula: cancels when the mean is large and the spread small.
+        "one_pass_variance": _ln('''
+    def forward(self, x):
+        mean = x.mean(dim=-1, keepdim=True)
+        var = (x * x).mean(dim=-1, keepdim=True) - mean ** 2
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+'''),
+        "computes_in_float32": _ln('''
+    def forward(self, x):
+        x = x.float()
+        mean = x.mean(dim=-1, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight.float() + self.bias.float()
+'''),
+        "eps_argument_ignored": _ln('''
+    def forward(self, x):
+        mean = x.mean(dim=-1, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+        return (x - mean) / torch.sqrt(var + 1e-5) * self.weight + self.bias
+'''),
     },
     "MLP": {
         "relu_instead_of_gelu": _mlp('''
@@ -144,6 +164,20 @@ BUGS = {
         "no_activation": _mlp('''
     def forward(self, x):
         return self.c_proj(self.c_fc(x))
+'''),
+        # tanh written out with exponentials: inf / inf = NaN once exp(2z) overflows.
+        "tanh_written_with_exp": _mlp('''
+    def forward(self, x):
+        h = self.c_fc(x)
+        z = math.sqrt(2.0 / math.pi) * (h + 0.044715 * h ** 3)
+        t = (torch.exp(2 * z) - 1) / (torch.exp(2 * z) + 1)
+        return self.c_proj(0.5 * h * (1.0 + t))
+'''),
+        "tanh_as_sinh_over_cosh": _mlp('''
+    def forward(self, x):
+        h = self.c_fc(x)
+        z = math.sqrt(2.0 / math.pi) * (h + 0.044715 * h ** 3)
+        return self.c_proj(0.5 * h * (1.0 + torch.sinh(z) / torch.cosh(z)))
 '''),
     },
     "Block": {
@@ -191,6 +225,12 @@ BUGS = {
         x = x + self.mlp(self.ln_2(x))
         x = x + self.attn(self.ln_1(x))
         return x
+'''),
+        "ln_2_reads_the_attention_output": _block('''
+    def forward(self, x):
+        a = self.attn(self.ln_1(x))
+        x = x + a
+        return x + self.mlp(self.ln_2(a))
 '''),
     },
     "GPT2": {

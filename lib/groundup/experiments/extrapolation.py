@@ -12,31 +12,21 @@ every position. Positions 0..T-1 are what it was trained on; T..4T-1 are new.
   the encodings of positions >= T.
 * rope (Su et al. 2021) and alibi (Press et al. 2022) depend on distances i - j;
   ALiBi's paper title is the claim under test: "Train Short, Test Long".
+* rope+PI reads the same trained RoPE model with position interpolation (Chen et al.
+  2023): every position is multiplied by 1 / eval_factor, so the angles of a 4T window
+  stay inside those of the T window it was trained on. Chen et al. then fine-tune
+  briefly at the long length: rope+PI+FT does that for ``finetune_steps`` steps, and
+  rope+FT is the control, the same fine-tuning without interpolation.
 
 Because attention is causal, the loss at position p of a 4T window is exactly the
 loss the model gets on a window of length p + 1; the mean over the first T, 2T and
 4T positions is therefore the loss at context T, 2T and 4T.
 
-Measured on a 2-core CPU, torch 2.13.0, one thread; mean held-out loss in nats per
-character over positions [0, T) / [T, 2T) / [2T, 4T):
+The full size's numbers are in ``benchmarks/results/extrapolation_full.json``, written by::
 
-``ExtrapolationConfig()``: T=64, 1,500 steps per scheme, 177 s of CPU time::
+    python -m groundup.experiments.extrapolation --full --json benchmarks/results/extrapolation_full.json
 
-    learned     1.754 / fails / fails
-    sinusoidal  1.739 / 3.970 / 4.037
-    rope        1.691 / 2.179 / 3.749
-    alibi       1.776 / 1.739 / 1.703
-
-``ExtrapolationConfig.small()``: T=32, 400 steps per scheme, 27 s of CPU time::
-
-    learned     1.865 / fails / fails
-    sinusoidal  1.784 / 3.241 / 3.373
-    rope        1.639 / 2.504 / 3.230
-    alibi       1.822 / 1.812 / 1.881
-
-Sinusoidal collapses as soon as it passes T; RoPE holds for a short stretch past T
-(to about 1.4T in the plot at T=64) and then collapses too; ALiBi stays flat to 4T.
-Inside the training window RoPE is the best of the four.
+and read by the chapter (``load_results``), so the page and this run cannot disagree.
 """
 
 from __future__ import annotations
@@ -55,7 +45,8 @@ from groundup.experiments import parse_size, save_figure, seeded, stopwatch, thr
 from groundup.positions import PositionScheme, build_positions
 
 __all__ = [
-    "ExtrapolationConfig", "ExtrapolationResults", "TinyCausalLM", "load_char_corpus", "run", "plot", "format_table", "main",
+    "ExtrapolationConfig", "ExtrapolationResults", "TinyCausalLM", "load_char_corpus", "run", "plot", "format_table",
+    "save_results", "load_results", "train_lm", "loss_by_position", "main",
 ]
 
 
@@ -76,17 +67,28 @@ class ExtrapolationConfig:
     n_eval: int = 256  # held-out windows of eval_factor * T characters
     seed: int = 0  # seeds the weights and the batches (the same for every scheme)
     num_threads: int | None = 1  # torch threads while running (None: leave as is)
+    interpolation: bool = True  # with "rope": also read its model with position interpolation (rope+PI)
+    # with "rope" and interpolation: fine-tune copies of its model on eval_factor * T windows this many
+    # steps, with PI (rope+PI+FT) and without (rope+FT); batch_size // eval_factor windows a step,
+    # so a step sees as many tokens as a training step. 0: no fine-tuning.
+    finetune_steps: int = 200
+
+    def __post_init__(self) -> None:
+        if self.block_size < 1 or self.eval_factor < 1:
+            raise ValueError(f"block_size and eval_factor must be >= 1, got {self.block_size} and {self.eval_factor}.")
+        if self.finetune_steps < 0:
+            raise ValueError(f"finetune_steps must be >= 0, got {self.finetune_steps}.")
 
     @classmethod
     def small(cls) -> "ExtrapolationConfig":
         """The size the book runs."""
-        return cls(block_size=32, steps=400, corpus_chars=300_000, n_eval=128)
+        return cls(block_size=32, steps=400, corpus_chars=300_000, n_eval=128, finetune_steps=60)
 
     @classmethod
     def tiny(cls) -> "ExtrapolationConfig":
         """A smoke-test size for unit tests (seconds)."""
         return cls(block_size=8, n_layer=1, n_embd=16, n_head=2, steps=20, batch_size=8,
-                   corpus_chars=20_000, n_eval=8)
+                   corpus_chars=20_000, n_eval=8, finetune_steps=4)
 
 
 def load_char_corpus(max_chars: int) -> tuple[Tensor, list[str]]:
@@ -122,11 +124,15 @@ class Block(nn.Module):
 class TinyCausalLM(nn.Module):
     """Token embedding + position scheme + ``n_layer`` blocks + LM head; the scheme is the only difference."""
 
-    def __init__(self, vocab_size: int, config: ExtrapolationConfig, kind: str) -> None:
+    def __init__(self, vocab_size: int, config: ExtrapolationConfig, kind: str,
+                 positions: PositionScheme | None = None) -> None:
+        """``positions``: a scheme object to use instead of ``build_positions(kind)`` (e.g. your own RoPE)."""
         super().__init__()
         C = config.n_embd
         self.kind = kind
-        self.positions = build_positions(kind, block_size=config.block_size, n_embd=C, n_head=config.n_head)
+        if positions is None:
+            positions = build_positions(kind, block_size=config.block_size, n_embd=C, n_head=config.n_head)
+        self.positions = positions
         self.wte = nn.Embedding(vocab_size, C)
         # One scheme object shared by the input and every layer (rope and alibi cache tables).
         self.blocks = nn.ModuleList(Block(C, config.n_head, self.positions) for _ in range(config.n_layer))
@@ -169,7 +175,7 @@ class ExtrapolationResults:
 
 
 @torch.no_grad()
-def _loss_by_position(model: TinyCausalLM, windows: Tensor, batch_size: int = 32) -> Tensor:
+def loss_by_position(model: TinyCausalLM, windows: Tensor, batch_size: int = 32) -> Tensor:
     """Mean cross-entropy at each position of windows (N, L+1) -> (L,)."""
     model.eval()
     total = torch.zeros(windows.size(1) - 1)
@@ -182,11 +188,34 @@ def _loss_by_position(model: TinyCausalLM, windows: Tensor, batch_size: int = 32
     return total / windows.size(0)  # (L,)
 
 
-def run(config: ExtrapolationConfig = ExtrapolationConfig(), progress: bool = True) -> ExtrapolationResults:
-    """Train one model per position scheme at context T; measure loss by position up to eval_factor * T."""
+def train_lm(model: TinyCausalLM, data: Tensor, T: int, batch_size: int, steps: int, lr: float, seed: int,
+           progress: bool, desc: str) -> list[float]:
+    """AdamW at a constant lr on random (batch_size, T) windows of data; returns the loss of every step."""
     from tqdm.auto import tqdm
 
     from groundup.lm import get_batch
+
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    g = torch.Generator().manual_seed(seed)  # the same batches for every model given the same seed
+    losses = []
+    for _ in tqdm(range(steps), disable=not progress, desc=desc):
+        x, y = get_batch(data, T, batch_size, g)  # (B, T) each
+        logits = model(x)  # (B, T, V)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def run(config: ExtrapolationConfig = ExtrapolationConfig(), progress: bool = True) -> ExtrapolationResults:
+    """Train one model per position scheme at context T; measure loss by position up to eval_factor * T.
+
+    With "rope" in the schemes and ``config.interpolation``, the RoPE model is also read with
+    position interpolation (rope+PI) and, if ``config.finetune_steps``, fine-tuned at length
+    eval_factor * T with and without it (rope+PI+FT, rope+FT).
+    """
 
     T, L = config.block_size, config.block_size * config.eval_factor
     data, chars = load_char_corpus(config.corpus_chars)
@@ -204,27 +233,81 @@ def run(config: ExtrapolationConfig = ExtrapolationConfig(), progress: bool = Tr
             with stopwatch() as elapsed:
                 with seeded(config.seed):
                     model = TinyCausalLM(len(chars), config, kind)
-                opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
-                g = torch.Generator().manual_seed(config.seed + 2)  # same batches for every scheme
-                losses = []
-                for _ in tqdm(range(config.steps), disable=not progress, desc=kind):
-                    x, y = get_batch(train, T, config.batch_size, g)  # (B, T) each
-                    logits = model(x)  # (B, T, V)
-                    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    losses.append(loss.item())
+                losses = train_lm(model, train, T, config.batch_size, config.steps, config.lr, config.seed + 2,
+                                progress, kind)
                 if kind == "learned":
                     # The table has rows 0..T-1 only; running at 4T raises. Positions < T of a
                     # 4T window equal those of a T window (causal), so measure those and mark the rest.
-                    curve = torch.cat([_loss_by_position(model, windows[:, : T + 1]), torch.full((L - T,), math.nan)])
+                    curve = torch.cat([loss_by_position(model, windows[:, : T + 1]), torch.full((L - T,), math.nan)])
                     notes[kind] = (f"fails outright past T={T}: no learned vector for positions >= {T} "
                                    "(reported as NaN, not clamped)")
                 else:
-                    curve = _loss_by_position(model, windows)
+                    curve = loss_by_position(model, windows)
             curves[kind], train_loss[kind], seconds[kind] = curve.tolist(), losses, elapsed()
+            if kind == "rope" and config.interpolation:
+                _interpolate(model, config, train, windows, curves, train_loss, seconds, notes, progress)
     return ExtrapolationResults(config, curves, train_loss, seconds, len(chars), notes)
+
+
+def _interpolate(model: TinyCausalLM, config: ExtrapolationConfig, train: Tensor, windows: Tensor,
+                 curves: dict, train_loss: dict, seconds: dict, notes: dict, progress: bool) -> None:
+    """Position interpolation (Chen et al. 2023) on the trained RoPE model, with and without fine-tuning."""
+    import copy
+
+    T, L, scale = config.block_size, windows.size(1) - 1, 1.0 / config.eval_factor
+    with stopwatch() as elapsed:
+        pi = copy.deepcopy(model)
+        pi.positions.scale = scale  # position m of the long window turns like position m / eval_factor
+        curves["rope+PI"] = loss_by_position(pi, windows).tolist()
+    train_loss["rope+PI"], seconds["rope+PI"] = [], elapsed()
+    notes["rope+PI"] = f"the rope model, not trained further, read with positions scaled by {scale:g}"
+    if config.finetune_steps == 0:
+        return
+    B = max(1, config.batch_size // config.eval_factor)  # as many tokens a step as in training
+    for kind, s in (("rope+FT", 1.0), ("rope+PI+FT", scale)):
+        with stopwatch() as elapsed:
+            tuned = copy.deepcopy(model)
+            tuned.positions.scale = s
+            train_loss[kind] = train_lm(tuned, train, L, B, config.finetune_steps, config.lr, config.seed + 3,
+                                      progress, kind)
+            curves[kind] = loss_by_position(tuned, windows).tolist()
+        seconds[kind] = elapsed()
+        notes[kind] = (f"the rope model fine-tuned {config.finetune_steps} steps on windows of {L} "
+                       f"({B} a step), positions scaled by {s:g}")
+
+
+def save_results(results: ExtrapolationResults, path: str | Path) -> Path:
+    """Write the results (config and every curve) as JSON; NaN (learned past T) is written as null."""
+    import json
+
+    def clean(v):
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"config": asdict(results.config), "loss_by_position": results.loss_by_position,
+            "train_loss": results.train_loss, "seconds": results.seconds, "vocab_size": results.vocab_size,
+            "notes": results.notes, "torch": torch.__version__}
+    path.write_text(json.dumps(clean(data), indent=1) + "\n")
+    return path
+
+
+def load_results(path: str | Path) -> ExtrapolationResults:
+    """Read what ``save_results`` wrote."""
+    import json
+
+    data = json.loads(Path(path).read_text())
+    cfg = data["config"]
+    cfg["schemes"] = tuple(cfg["schemes"])
+    config = ExtrapolationConfig(**cfg)
+    curves = {k: [math.nan if v is None else v for v in c] for k, c in data["loss_by_position"].items()}
+    return ExtrapolationResults(config, curves, data["train_loss"], data["seconds"], data["vocab_size"], data["notes"])
 
 
 def plot(results: ExtrapolationResults, out=None, smooth: int = 4):
@@ -248,7 +331,7 @@ def plot(results: ExtrapolationResults, out=None, smooth: int = 4):
             c = F.avg_pool1d(c[None, None], smooth, stride=1)[0, 0]  # running mean, (len - smooth + 1,)
             x = x[: len(c)] + (smooth - 1) / 2
         line, = ax.plot(x.numpy(), c.numpy(), label=kind, lw=2.5 if kind == "learned" else 1.5,
-                        zorder=1 if kind == "learned" else 2)
+                        zorder=1 if kind == "learned" else 2, ls="--" if "+" in kind else "-")
         if kind == "learned" and len(c):
             ax.plot(x[-1:].numpy(), c[-1:].numpy(), "x", color=line.get_color(), ms=9, mew=2)
     for k in (1, 2):
@@ -272,13 +355,26 @@ def format_table(results: ExtrapolationResults) -> str:
     for kind, bands in results.band_means().items():
         tl = results.train_loss[kind][-50:]
         cells = " | ".join("fails" if math.isnan(v) else f"{v:.3f}" for v in bands.values())
-        rows.append(f"| {kind} | {cells} | {sum(tl) / len(tl):.3f} | {results.seconds[kind]:.1f} |")
+        train = f"{sum(tl) / len(tl):.3f}" if tl else "(not trained)"
+        rows.append(f"| {kind} | {cells} | {train} | {results.seconds[kind]:.1f} |")
     return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> ExtrapolationResults:
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    json_out = None
+    if "--json" in argv:  # --json PATH: also write the results there (what the chapter reads)
+        i = argv.index("--json")
+        if i + 1 >= len(argv):
+            raise SystemExit("--json needs a path, e.g. --json benchmarks/results/extrapolation_full.json")
+        json_out = argv[i + 1]
+        del argv[i : i + 2]
     config, out, tiny = parse_size(argv, __doc__, "extrapolation.png", ExtrapolationConfig)
     results = run(config, progress=not tiny)
+    if json_out:
+        print(f"results written to {save_results(results, json_out)}")
     print(f"config: {asdict(config)}")
     print(f"vocabulary: {results.vocab_size} characters; mean loss (nats/char) by position band, T={config.block_size}:")
     print(format_table(results))
