@@ -27,6 +27,25 @@ def get_stats(ids):
         counts[pair] = counts.get(pair, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 ''',
+        # Issue 13 sweeps: ids past 255 (merged ids) and long inputs.
+        "byte_table_256_by_256": '''
+def get_stats(ids):
+    table = [[0] * 256 for _ in range(256)]
+    order = []
+    for a, b in zip(ids, ids[1:]):
+        if table[a][b] == 0:
+            order.append((a, b))
+        table[a][b] += 1
+    return {p: table[p[0]][p[1]] for p in order}
+''',
+        "recursive_overflows_on_long_input": '''
+def get_stats(ids, counts=None):
+    counts = {} if counts is None else counts
+    if len(ids) < 2:
+        return counts
+    counts[(ids[0], ids[1])] = counts.get((ids[0], ids[1]), 0) + 1
+    return get_stats(ids[1:], counts)
+''',
     },
     "merge": {
         "overlapping_pairs_both_merged": '''
@@ -80,6 +99,19 @@ def merge(ids, pair, idx):
             ids[i:i + 2] = [idx]
         i += 1
     return ids
+''',
+        "string_replace_matches_inside_numbers": '''
+def merge(ids, pair, idx):
+    text = " ".join(map(str, ids)).replace(f"{pair[0]} {pair[1]}", str(idx))
+    return [int(t) for t in text.split()]
+''',
+        "recursive_overflows_on_long_input": '''
+def merge(ids, pair, idx):
+    if len(ids) < 2:
+        return list(ids)
+    if ids[0] == pair[0] and ids[1] == pair[1]:
+        return [idx] + merge(ids[2:], pair, idx)
+    return [ids[0]] + merge(ids[1:], pair, idx)
 ''',
     },
     "train_bpe": {
@@ -169,6 +201,78 @@ def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
         chunks = [merge(chunk, pair, new_id) for chunk in chunks]
     return merges
 ''',
+        "ignores_the_pattern_argument": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    if vocab_size < 256:
+        raise ValueError("vocab_size must be at least 256")
+    chunks = [list(c.encode("utf-8")) for c in regex.findall(GPT4_SPLIT_PATTERN, text)]
+    merges = {}
+    for new_id in range(256, vocab_size):
+        stats = {}
+        for chunk in chunks:
+            for pair, count in get_stats(chunk).items():
+                stats[pair] = stats.get(pair, 0) + count
+        if not stats:
+            break
+        pair = max(stats, key=stats.get)
+        merges[pair] = new_id
+        chunks = [merge(chunk, pair, new_id) for chunk in chunks]
+    return merges
+''',
+        "ties_to_the_smallest_pair": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    if vocab_size < 256:
+        raise ValueError("vocab_size must be at least 256")
+    chunks = [list(c.encode("utf-8")) for c in regex.findall(pattern, text)]
+    merges = {}
+    for new_id in range(256, vocab_size):
+        stats = {}
+        for chunk in chunks:
+            for pair, count in get_stats(chunk).items():
+                stats[pair] = stats.get(pair, 0) + count
+        if not stats:
+            break
+        pair = max(sorted(stats), key=stats.get)
+        merges[pair] = new_id
+        chunks = [merge(chunk, pair, new_id) for chunk in chunks]
+    return merges
+''',
+        "ties_to_the_last_counted_pair": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    if vocab_size < 256:
+        raise ValueError("vocab_size must be at least 256")
+    chunks = [list(c.encode("utf-8")) for c in regex.findall(pattern, text)]
+    merges = {}
+    for new_id in range(256, vocab_size):
+        stats = {}
+        for chunk in chunks:
+            for pair, count in get_stats(chunk).items():
+                stats[pair] = stats.get(pair, 0) + count
+        if not stats:
+            break
+        pair = sorted(stats, key=stats.get)[-1]
+        merges[pair] = new_id
+        chunks = [merge(chunk, pair, new_id) for chunk in chunks]
+    return merges
+''',
+        "rejects_vocab_size_256": '''
+def train_bpe(text, vocab_size, pattern=GPT4_SPLIT_PATTERN):
+    if vocab_size <= 256:
+        raise ValueError("vocab_size must be more than 256")
+    chunks = [list(c.encode("utf-8")) for c in regex.findall(pattern, text)]
+    merges = {}
+    for new_id in range(256, vocab_size):
+        stats = {}
+        for chunk in chunks:
+            for pair, count in get_stats(chunk).items():
+                stats[pair] = stats.get(pair, 0) + count
+        if not stats:
+            break
+        pair = max(stats, key=stats.get)
+        merges[pair] = new_id
+        chunks = [merge(chunk, pair, new_id) for chunk in chunks]
+    return merges
+''',
     },
     "encode": {
         "merges_in_reverse_order": '''
@@ -232,6 +336,20 @@ def encode(text, merges, pattern=GPT4_SPLIT_PATTERN):
         ids.extend(chunk_ids)
     return ids
 ''',
+        "ignores_the_pattern_argument": '''
+def encode(text, merges, pattern=GPT4_SPLIT_PATTERN):
+    ids = []
+    for chunk in regex.findall(GPT4_SPLIT_PATTERN, text):
+        chunk_ids = list(chunk.encode("utf-8"))
+        while len(chunk_ids) >= 2:
+            stats = get_stats(chunk_ids)
+            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
+            if pair not in merges:
+                break
+            chunk_ids = merge(chunk_ids, pair, merges[pair])
+        ids.extend(chunk_ids)
+    return ids
+''',
     },
     "decode": {
         "decodes_each_token_separately": '''
@@ -262,6 +380,102 @@ def decode(ids, vocab):
         "unknown_id_silently_skipped": '''
 def decode(ids, vocab):
     return b"".join(vocab[i] for i in ids if i in vocab).decode("utf-8", errors="replace")
+''',
+        "vocab_values_as_a_list": '''
+def decode(ids, vocab):
+    table = list(vocab.values())
+    for i in ids:
+        if not 0 <= i < len(table):
+            raise ValueError(f"token id {i} is not in the vocabulary")
+    return b"".join(table[i] for i in ids).decode("utf-8", errors="replace")
+''',
+    },
+    "recover_merges": {
+        "byte_parts_as_their_ranks": '''
+def recover_merges(ranks):
+    merges = {}
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) < 2:
+            continue
+        parts = [ranks[bytes([b])] for b in token]
+        while len(parts) > 2:
+            stats = get_stats(parts)
+            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
+            if pair not in merges:
+                break
+            parts = merge(parts, pair, merges[pair])
+        if len(parts) != 2:
+            raise ValueError(f"token {token!r} does not split into two lower-ranked tokens")
+        merges[tuple(parts)] = rank
+    return merges
+''',
+        "dict_order_not_rank_order": '''
+def recover_merges(ranks):
+    merges = {}
+    for token, rank in ranks.items():
+        if len(token) < 2:
+            continue
+        parts = list(token)
+        while len(parts) > 2:
+            stats = get_stats(parts)
+            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
+            if pair not in merges:
+                break
+            parts = merge(parts, pair, merges[pair])
+        if len(parts) != 2:
+            raise ValueError(f"token {token!r} does not split into two lower-ranked tokens")
+        merges[tuple(parts)] = rank
+    return merges
+''',
+        "next_free_id_not_the_rank": '''
+def recover_merges(ranks):
+    merges = {}
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) < 2:
+            continue
+        parts = list(token)
+        while len(parts) > 2:
+            stats = get_stats(parts)
+            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
+            if pair not in merges:
+                break
+            parts = merge(parts, pair, merges[pair])
+        if len(parts) != 2:
+            raise ValueError(f"token {token!r} does not split into two lower-ranked tokens")
+        merges[tuple(parts)] = 256 + len(merges)
+    return merges
+''',
+        "longest_lower_ranked_prefix": '''
+def recover_merges(ranks):
+    merges = {}
+    part_id = lambda part: part[0] if len(part) == 1 else ranks[part]
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) < 2:
+            continue
+        for cut in range(len(token) - 1, 0, -1):
+            left, right = token[:cut], token[cut:]
+            if ranks.get(left, rank) < rank and ranks.get(right, rank) < rank:
+                break
+        else:
+            raise ValueError(f"token {token!r} does not split into two lower-ranked tokens")
+        merges[(part_id(left), part_id(right))] = rank
+    return merges
+''',
+        "no_error_when_a_token_cannot_split": '''
+def recover_merges(ranks):
+    merges = {}
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) < 2:
+            continue
+        parts = list(token)
+        while len(parts) > 2:
+            stats = get_stats(parts)
+            pair = min(stats, key=lambda p: merges.get(p, float("inf")))
+            if pair not in merges:
+                break
+            parts = merge(parts, pair, merges[pair])
+        merges[tuple(parts)] = rank
+    return merges
 ''',
     },
 }
