@@ -2,16 +2,23 @@
 
     bash benchmarks/gpu.sh                         # or: python -m benchmarks.gpu_train
     python -m benchmarks.gpu_train --dry-run       # the same code on CPU with a tiny model
+    python -m benchmarks.gpu_train --ladder        # only the speed ladder (2.)
+    OMP_NUM_THREADS=1 python -m benchmarks.gpu_train --ladder --cpu   # the CPU ladder, one thread
+    (benchmarks/results/speed_ladder_cpu.json; add --cpu-compile for the torch.compile rung)
 
 1. correctness on CUDA: our GPT loaded from a (random) GPT2LMHeadModel checkpoint gives the
    same logits as transformers, fp32 (TF32 off) and under bf16 autocast;
-2. throughput: GPT-2 small (124M; vocab 50,304), context 1,024, bf16 autocast,
-   torch.compile, SDPA (flash) attention, fused AdamW, TF32: tokens/s and MFU of ours vs
-   transformers' GPT2LMHeadModel with the same settings, same batches;
+2. the speed ladder (``benchmarks/speed_ladder.py``): GPT-2 small (124M), context 1,024,
+   ms/step, tokens/s and MFU after each of fp32 -> TF32 -> bf16 autocast -> torch.compile ->
+   flash attention (SDPA) -> vocab padded to 50,304 -> fused AdamW, then transformers'
+   GPT2LMHeadModel with the last rung's settings, same batches, same run. Its last rung is
+   ours at full speed, so it is also the ours-vs-transformers throughput comparison;
 3. the trainer end to end on CUDA: bf16 + compile, and fp16 + GradScaler (colab-t4 path).
 
 Writes a markdown report to ``--out`` (default ``$OUT/gpu_results.md`` when $OUT is set,
-else ``benchmarks/gpu_results.md``). Without CUDA (and without --dry-run) it says so and exits 0.
+else ``benchmarks/gpu_results.md``) and the ladder to ``speed_ladder_gpu.json`` ($OUT, else
+``benchmarks/results/``; the Chapter 6 page glues it). Without CUDA (and without --dry-run or
+--cpu) it says so and exits 0.
 """
 from __future__ import annotations
 
@@ -69,76 +76,6 @@ def check_correctness(device: str, small: bool) -> dict:
             "fp32_ok": diff32 < 1e-4, "bf16_ok": diff16 < 0.05 * max(scale, 1.0)}
 
 
-# ----------------------------------------------------------------------------- 2. throughput
-def throughput(device: str, small: bool, steps: int, warmup: int, batch: int, compile_: bool) -> dict:
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from groundup.gpt import GPT, GPTConfig
-    from groundup.train import TrainConfig, device_peak_flops, make_optimizer, mfu
-
-    torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
-    cfg = GPTConfig(block_size=64, vocab_size=128, n_layer=2, n_head=4, n_embd=64) if small else \
-        GPTConfig.preset("gpt2", vocab_size=50304)  # 50,257 padded to a multiple of 64 (nanoGPT)
-    B, T, V = batch, cfg.block_size, cfg.vocab_size
-    device_type = device.split(":")[0]
-    tcfg = TrainConfig(lr=6e-4, beta2=0.95, weight_decay=0.1)
-    peak = device_peak_flops(device)
-    gen = torch.Generator().manual_seed(0)
-    batches = [torch.randint(0, V, (2, B, T), generator=gen).to(device) for _ in range(4)]
-    results = {}
-    for name in ("ours", "transformers"):
-        torch.manual_seed(0)
-        if name == "ours":
-            raw = GPT(cfg).to(device)
-            flops_tok = raw.flops_per_token(T)
-        else:
-            raw = GPT2LMHeadModel(GPT2Config(
-                n_positions=T, vocab_size=V, n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd,
-                resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0,
-                attn_implementation="sdpa")).to(device)
-            raw.train()
-        opt = make_optimizer(raw, tcfg, device_type)
-        model = torch.compile(raw) if compile_ else raw
-
-        def step(x, y):
-            with torch.autocast(device_type, dtype=torch.bfloat16):
-                if name == "ours":
-                    loss = model(x, y)[1]
-                else:
-                    logits = model(input_ids=x).logits
-                    loss = F.cross_entropy(logits.view(-1, V).float(), y.reshape(-1))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(raw.parameters(), 1.0)
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            return loss
-
-        t0 = time.perf_counter()
-        for i in range(warmup):
-            step(*batches[i % 4])
-        sync(device)
-        t_warm = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for i in range(steps):
-            loss = step(*batches[i % 4])
-        sync(device)
-        dt = time.perf_counter() - t0
-        tok_s = B * T * steps / dt
-        results[name] = {"ms_per_step": 1e3 * dt / steps, "tokens_per_s": tok_s, "mfu": mfu(flops_tok, tok_s, peak),
-                         "warmup_s_incl_compile": t_warm, "final_loss": loss.item()}
-        if device_type == "cuda":
-            results[name]["peak_mem_gb"] = torch.cuda.max_memory_allocated() / 1e9
-            torch.cuda.reset_peak_memory_stats()
-        model = raw = opt = None  # free the memory before the next model
-        if device_type == "cuda":
-            torch.cuda.empty_cache()
-    results["ratio_ours_over_hf_tokens_per_s"] = results["ours"]["tokens_per_s"] / results["transformers"]["tokens_per_s"]
-    results["settings"] = dict(batch=B, context=T, vocab=V, params=cfg, compile=compile_, dtype="bfloat16",
-                               tf32=True, fused_adamw=True, attention="sdpa")
-    return results
-
-
 # ----------------------------------------------------------------------------- 3. trainer
 def trainer_runs(device: str, small: bool) -> dict:
     from groundup.gpt import GPTConfig
@@ -179,18 +116,10 @@ def report(results: dict, path: Path) -> None:
                   f"- fp32 (TF32 off): max |logit diff| {c['fp32_max_abs_diff']:.2e} -> {'OK' if c['fp32_ok'] else 'FAIL'}",
                   f"- bf16 autocast: max |logit diff| {c['bf16_max_abs_diff']:.3f} (logit scale {c['logit_scale']:.1f})"
                   f" -> {'OK' if c['bf16_ok'] else 'FAIL'}", ""]
-    if "throughput" in results:
-        t = results["throughput"]
-        s = t["settings"]
-        lines += [f"## Training throughput: batch {s['batch']} x context {s['context']}, vocab {s['vocab']}, bf16, "
-                  f"compile={s['compile']}, TF32, fused AdamW, SDPA", "",
-                  "| model | ms/step | tokens/s | MFU | compile+warmup s | peak mem GB |", "|---|---|---|---|---|---|"]
-        for name in ("ours", "transformers"):
-            r = t[name]
-            m = "n/a" if r["mfu"] is None else f"{100 * r['mfu']:.1f}%"
-            lines.append(f"| {name} | {r['ms_per_step']:.1f} | {r['tokens_per_s']:,.0f} | {m} | "
-                         f"{r['warmup_s_incl_compile']:.0f} | {r.get('peak_mem_gb', float('nan')):.1f} |")
-        lines += ["", f"ratio ours/transformers tokens/s: {t['ratio_ours_over_hf_tokens_per_s']:.2f}", ""]
+    if "ladder" in results:
+        from benchmarks.speed_ladder import table
+
+        lines += ["## Speed ladder: training step of GPT-2 small, rung by rung", "", table(results["ladder"]), ""]
     if "trainer" in results:
         lines += ["## groundup.train end to end", "", "| run | steps | s | ms/step | tokens/s | MFU | loss first -> val |",
                   "|---|---|---|---|---|---|---|"]
@@ -204,14 +133,62 @@ def report(results: dict, path: Path) -> None:
     path.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
 
 
+def _ladder(args, device: str, budget_s: float = float("inf")) -> dict:
+    from benchmarks.speed_ladder import ladder
+
+    if args.dry_run:
+        size, name = "dry-run", "speed_ladder_dry_run.json"
+    elif device == "cpu":
+        size, name = "cpu", "speed_ladder_cpu.json"
+    else:
+        size, name = "gpt2", "speed_ladder_gpu.json"
+    if args.ladder_out is not None:
+        out = args.ladder_out
+    elif os.environ.get("OUT"):
+        out = Path(os.environ["OUT"]) / name
+    elif args.dry_run:
+        out = None  # a dry run leaves no file behind unless asked to
+    else:
+        out = Path(__file__).with_name("results") / name
+    steps = args.steps or (2 if args.dry_run else 20 if device.startswith("cuda") else 40)
+    warmup = 1 if args.dry_run else 5
+    machine = args.machine or (f"{os.cpu_count()} CPU cores, {torch.get_num_threads()} torch thread(s)"
+                               if device == "cpu" else "one GPU")
+    return ladder(device, size, steps=steps, warmup=warmup, out=out, machine=machine, budget_s=budget_s,
+                  dry_run=args.dry_run, rung_s=30.0 if device == "cpu" and not args.dry_run else float("inf"),
+                  cpu_compile=args.cpu_compile)
+
+
+def run_ladder(args) -> int:
+    """``--ladder``: the speed ladder alone (GPU, or --cpu / --dry-run on CPU)."""
+    from benchmarks.speed_ladder import table
+
+    if not (args.cpu or args.dry_run) and not torch.cuda.is_available():
+        print("gpu_train --ladder: no CUDA device here (use --cpu for the CPU ladder, --dry-run to test the code).")
+        return 0
+    device = "cpu" if (args.cpu or args.dry_run) else "cuda"
+    if args.cpu and not args.dry_run:
+        torch.set_num_threads(1)  # one thread: two threads spin against each other on a shared 2-core machine
+    result = _ladder(args, device, budget_s=args.budget_s)
+    print(table(result))
+    failed = [r["name"] for r in result["rungs"] if r["note"].startswith("failed")]
+    return 1 if failed or result.get("reference_error") else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="GPU checks and benchmarks for groundup.gpt / groundup.train")
     p.add_argument("--dry-run", action="store_true", help="run everything on CPU with a tiny model")
     p.add_argument("--out", type=Path, default=None, help="markdown results file")
-    p.add_argument("--steps", type=int, default=30, help="timed steps per model")
-    p.add_argument("--batch", type=int, default=16, help="micro-batch size for the throughput test")
-    p.add_argument("--budget-s", type=float, default=450.0, help="skip later sections past this many seconds")
+    p.add_argument("--steps", type=int, default=None, help="timed steps per ladder rung (GPU 20, CPU 40)")
+    p.add_argument("--budget-s", type=float, default=300.0, help="skip later sections past this many seconds")
+    p.add_argument("--ladder", action="store_true", help="run only the speed ladder and write its JSON")
+    p.add_argument("--cpu", action="store_true", help="with --ladder: the CPU ladder (course-tiny, this machine)")
+    p.add_argument("--cpu-compile", action="store_true", help="with --ladder --cpu: include the torch.compile rung")
+    p.add_argument("--ladder-out", type=Path, default=None, help="the ladder's JSON file")
+    p.add_argument("--machine", default="", help="words on the machine, for the ladder's JSON")
     args = p.parse_args(argv)
+    if args.ladder:
+        return run_ladder(args)
     if not args.dry_run and not torch.cuda.is_available():
         print("gpu_train: no CUDA device here; nothing to measure (use --dry-run to exercise the code on CPU).")
         return 0
@@ -221,9 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {"device": "cpu (dry run)" if args.dry_run else torch.cuda.get_device_name(0), "errors": {}}
     sections = [
         ("correctness", lambda: check_correctness(device, args.dry_run)),
-        ("throughput", lambda: throughput(device, args.dry_run, 2 if args.dry_run else args.steps,
-                                          1 if args.dry_run else 5, 2 if args.dry_run else args.batch,
-                                          compile_=not args.dry_run)),
+        # the ladder gets what is left of the budget less ~60 s for the trainer runs after it
+        ("ladder", lambda: _ladder(args, device, budget_s=max(0.0, args.budget_s - 60 - elapsed()))),
         ("trainer", lambda: trainer_runs(device, args.dry_run)),
     ]
     for name, fn in sections:
