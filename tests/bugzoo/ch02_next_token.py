@@ -44,6 +44,13 @@ def softmax(logits, dim=-1):
 def softmax(logits, dim=-1):
     return torch.softmax(logits, dim=dim)
 ''',
+        "computes_in_float32": '''
+def softmax(logits, dim=-1):
+    z = logits.float()  # "softmax in float32"
+    z = z - z.amax(dim=dim, keepdim=True)
+    e = torch.exp(z)
+    return e / e.sum(dim=dim, keepdim=True)
+''',
     },
     "cross_entropy": {
         "log_of_softmax_underflows": '''
@@ -123,6 +130,24 @@ def cross_entropy(logits, targets):
     V = logits.shape[-1]
     return F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
 ''',
+        "view_fails_on_sliced_logits": '''
+def cross_entropy(logits, targets):
+    V = logits.shape[-1]
+    logits = logits.view(-1, V)  # a slice such as logits[:, :-1] cannot be viewed
+    targets = targets.view(-1)
+    m = logits.amax(dim=-1, keepdim=True)
+    log_probs = logits - (m + torch.log(torch.exp(logits - m).sum(dim=-1, keepdim=True)))
+    return -log_probs[torch.arange(targets.numel()), targets].mean()
+''',
+        "returns_float32": '''
+def cross_entropy(logits, targets):
+    V = logits.shape[-1]
+    logits = logits.reshape(-1, V).float()
+    targets = targets.reshape(-1)
+    m = logits.amax(dim=-1, keepdim=True)
+    log_probs = logits - (m + torch.log(torch.exp(logits - m).sum(dim=-1, keepdim=True)))
+    return -log_probs[torch.arange(targets.numel()), targets].mean()
+''',
     },
     "perplexity": {
         "exp_of_the_summed_loss": '''
@@ -148,6 +173,14 @@ def perplexity(token_nlls):
         "returns_a_tensor": '''
 def perplexity(token_nlls):
     return torch.exp(token_nlls.mean())
+''',
+        "torch_exp_overflows_in_float32": '''
+def perplexity(token_nlls):
+    return torch.exp(token_nlls.mean()).item()  # float32 exp: inf above ~88.7 nats
+''',
+        "mean_in_float32": '''
+def perplexity(token_nlls):
+    return math.exp(token_nlls.float().mean().item())
 ''',
     },
     "get_batch": {
@@ -217,6 +250,23 @@ def get_batch(data, block_size, batch_size, generator=None):
     offsets = torch.arange(block_size)
     idx = starts[:, None] + offsets
     return data[idx.clamp(max=len(data) - 1)], data[(idx + 1).clamp(max=len(data) - 1)]
+''',
+        "fresh_generator_when_none": '''def get_batch(data, block_size, batch_size, generator=None):
+    if len(data) <= block_size:
+        raise ValueError("too few tokens")
+    if generator is None:
+        generator = torch.Generator()  # the same default seed every call
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    offsets = torch.arange(block_size)
+    return data[starts[:, None] + offsets], data[starts[:, None] + offsets + 1]
+''',
+        "rows_rebuilt_as_int64": '''def get_batch(data, block_size, batch_size, generator=None):
+    if len(data) <= block_size:
+        raise ValueError("too few tokens")
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    x = torch.stack([torch.tensor(data[s:s + block_size].tolist()) for s in starts])
+    y = torch.stack([torch.tensor(data[s + 1:s + block_size + 1].tolist()) for s in starts])
+    return x, y
 ''',
     },
     "train_bigram": {
