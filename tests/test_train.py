@@ -374,9 +374,40 @@ def test_train_learns_and_writes_outputs(tmp_path, corpus):
     assert vocab == len(set(TEXT)) and result.ms_per_iter > 0 and result.mfu is None
 
 
+def test_progress_prints_a_few_lines_when_not_a_terminal(tmp_path, corpus, capsys):
+    """Redirected output (capsys is not a terminal): no bar redrawn per step, ~20 plain lines a run."""
+    cfg = small_cfg(tmp_path, corpus, max_iters=40, lr_decay_iters=40, eval_interval=20, progress=True, plot=False)
+    train(cfg)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "it/s" not in err  # no tqdm bar
+    steps = [line for line in err.splitlines() if line.startswith("step ") and "/40:" in line]
+    assert len(steps) == 20 and steps[0].startswith("step 2/40: loss ") and steps[-1].startswith("step 40/40: loss ")
+    assert [line for line in err.splitlines() if "val loss" in line] == [
+        line for line in err.splitlines() if line.startswith(("step 20:", "step 40:"))]
+    assert not (tmp_path / "out" / "loss.png").exists()  # plot=False
+
+
+def test_progress_on_a_terminal_is_a_bar_that_does_not_redraw_every_step(monkeypatch):
+    import io
+
+    from groundup.train.monitor import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    bar = Progress(total=500, initial=0, stream=out)
+    for step in range(1, 501):
+        bar.step(step, {"loss": f"{1 / step:.4f}"})  # logged every step, as cpu-tiny does
+    bar.close()
+    draws = out.getvalue().count("\r")
+    assert "500/500" in out.getvalue() and draws < 100  # tqdm's 0.1 s minimum between redraws holds
+
+
 def test_resume_is_exact(tmp_path, corpus):
     """N steps in one run == N/2 steps + resume for N/2, bit for bit (dropout exercises the RNG)."""
-    common = dict(max_iters=8, lr_decay_iters=8, grad_accum_steps=2, eval_interval=100,
+    common = dict(max_iters=8, lr_decay_iters=8, grad_accum_steps=2, eval_interval=2,
                   model=GPTConfig(block_size=16, vocab_size=64, n_layer=2, n_head=2, n_embd=32, dropout=0.1))
     full = train(small_cfg(tmp_path / "a", corpus, **common))
     half_cfg = small_cfg(tmp_path / "b", corpus, **common)
@@ -384,6 +415,8 @@ def test_resume_is_exact(tmp_path, corpus):
     resumed = train(half_cfg, resume=True)
     assert resumed.history["loss"] == full.history["loss"]  # exact float equality, all 8 steps
     assert resumed.history["lr"] == full.history["lr"]
+    # every evaluation scores the same windows, so the evaluations after the resume match too
+    assert resumed.history["eval"] == full.history["eval"] and len(full.history["eval"]) == 4
     for (k, p), q in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(p, q), k
 
@@ -460,9 +493,36 @@ def test_gpu_benchmark_dry_run_on_cpu(tmp_path):
         assert gpu_train.main(["--out", str(out)]) == 0 and not out.exists()  # says "no CUDA" and stops
     assert gpu_train.main(["--dry-run", "--out", str(out)]) == 0
     text = out.read_text()
-    assert "fp32 (TF32 off)" in text and "-> OK" in text and "| ours |" in text and "bf16+compile" in text
+    assert "fp32 (TF32 off)" in text and "-> OK" in text and "| fp32 baseline |" in text and "bf16+compile" in text
     results = json.loads(out.with_suffix(".json").read_text())
     assert results["correctness"]["fp32_ok"] and not results["errors"]
+
+
+def test_speed_ladder_dry_run_writes_the_agreed_json(tmp_path):
+    """The ladder's JSON is what the Chapter 6 page reads: every rung in order, skips with reasons."""
+    pytest.importorskip("transformers")
+    from benchmarks import gpu_train
+    from benchmarks.speed_ladder import RUNGS
+
+    out = tmp_path / "ladder.json"
+    assert gpu_train.main(["--ladder", "--dry-run", "--ladder-out", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert {"device", "machine", "torch", "date", "model", "rungs", "reference"} <= set(r)
+    assert r["torch"] == torch.__version__.split("+")[0] and len(r["date"]) == 10
+    assert set(r["model"]) == {"n_layer", "n_head", "n_embd", "block_size", "vocab_size", "batch_size"}
+    assert [rung["name"] for rung in r["rungs"]] == [name for name, _ in RUNGS]
+    for rung in r["rungs"]:
+        assert {"name", "ms_per_step", "tokens_per_s", "mfu", "note"} <= set(rung)
+        if rung["ms_per_step"] is None:  # skipped (TF32 and compile on a CPU dry run): the reason is given
+            assert rung["note"].startswith("skipped")
+        else:
+            assert rung["ms_per_step"] > 0 and rung["tokens_per_s"] == pytest.approx(
+                r["model"]["batch_size"] * r["model"]["block_size"] / (rung["ms_per_step"] / 1e3), rel=1e-3)
+            assert rung["mfu"] is None  # no peak FLOP/s for a CPU
+    skipped = {rung["name"] for rung in r["rungs"] if rung["ms_per_step"] is None}
+    assert skipped == {"TF32", "torch.compile"}
+    ref = r["reference"]
+    assert ref["name"] == "GPT2LMHeadModel" and ref["ms_per_step"] > 0 and ref["tokens_per_s"] > 0
 
 
 def test_cached_train_trains_once_then_loads(tmp_path, corpus):

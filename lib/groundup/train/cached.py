@@ -25,7 +25,7 @@ from groundup.train.config import TrainConfig
 from groundup.train.data import DataMeta, prepare
 
 # Fields that say where things go or how they are shown, not what is trained.
-_NOT_IN_KEY = ("out_dir", "data_dir", "progress", "save_checkpoints", "log_interval")
+_NOT_IN_KEY = ("out_dir", "data_dir", "progress", "save_checkpoints", "log_interval", "plot")
 
 
 def cache_root() -> Path:

@@ -69,7 +69,8 @@ class TrainConfig:
     seed: int = 1337  # seeds the weights, dropout and the data windows
     out_dir: str = "out"  # checkpoint, loss history and loss plot go here
     save_checkpoints: bool = True  # write out_dir/ckpt.pt at every evaluation and at the end
-    progress: bool = True  # show a tqdm progress bar
+    progress: bool = True  # a tqdm bar on a terminal or in Jupyter; ~20 plain lines when redirected
+    plot: bool = True  # write out_dir/loss.png at the end (matplotlib: about 1 s of CPU, once per process)
 
     # ------------------------------------------------------------------------- presets
     @classmethod

@@ -3,7 +3,7 @@
     for it in range(max_iters):
         set lr = get_lr(it)
         train_step: grad_accum_steps x (forward, loss / grad_accum_steps, backward), clip, step
-        every log_interval: NaN check, progress bar (loss, tokens/s, MFU)
+        every log_interval: NaN check, progress (loss, tokens/s, MFU)
         every eval_interval: evaluate train/val loss, checkpoint
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from groundup.gpt import GPT
 from groundup.train import checkpoint, dist
 from groundup.train.config import TrainConfig
 from groundup.train.data import RandomWindows, load_tokens, prepare
-from groundup.train.monitor import check_finite, device_peak_flops, mfu, plot_history
+from groundup.train.monitor import Progress, check_finite, device_peak_flops, mfu, plot_history
 from groundup.train.optim import get_lr, make_optimizer
 
 Batch = Callable[[], tuple[torch.Tensor, torch.Tensor]]
@@ -46,7 +46,7 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, next_batch: B
     Gradients add up over micro-batches, so each loss is divided by grad_accum_steps to
     make the sum the gradient of the mean loss. Under DDP, gradients are all-reduced
     only on the last micro-batch (``no_sync`` skips the others)."""
-    total = torch.zeros(())
+    total = None
     for micro in range(grad_accum_steps):
         x, y = next_batch()
         last = micro == grad_accum_steps - 1
@@ -56,7 +56,8 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, next_batch: B
                 _, loss = model(x, y)
                 loss = loss / grad_accum_steps
             (scaler.scale(loss) if scaler is not None else loss).backward()
-        total = total.to(loss.device) + loss.detach().float()
+        part = loss.detach().float()
+        total = part if total is None else total + part
     if grad_clip > 0:
         if scaler is not None:
             scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
@@ -110,11 +111,12 @@ class TrainResult:
     seconds: float  # wall time of the loop
 
 
-def _eval_windows(tokens, cfg: TrainConfig, device: str, salt: int) -> Batch:
-    # A fresh generator with a fixed seed on every call: each evaluation scores the same
-    # windows (a fair comparison over time) and never touches the training RNG streams.
-    w = RandomWindows(tokens, cfg.block_size, cfg.batch_size, seed=cfg.seed + 100_003 * salt, device=device)
-    return w.next
+def _eval_windows(tokens, cfg: TrainConfig, device: str, salt: int) -> Callable[[], Batch]:
+    # A fresh generator with a fixed seed for every evaluation: each evaluation scores the same
+    # windows (a fair comparison over time; a resumed run evaluates exactly as an uninterrupted
+    # one) and never touches the training RNG streams.
+    return lambda: RandomWindows(tokens, cfg.block_size, cfg.batch_size, seed=cfg.seed + 100_003 * salt,
+                                 device=device).next
 
 
 def train(cfg: TrainConfig, *, resume: bool = False, model_kwargs: dict | None = None) -> TrainResult:
@@ -164,11 +166,8 @@ def _train(cfg: TrainConfig, info: dist.DistInfo, device: str, resume: bool,
     flops_tok, peak = raw_model.flops_per_token(cfg.block_size), device_peak_flops(device)
     Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
 
-    bar = None
-    if cfg.progress and info.is_main:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=cfg.max_iters, initial=start, desc="train", dynamic_ncols=True)
+    # A bar on a terminal or in Jupyter; redirected to a file, ~20 plain lines a run.
+    bar = Progress(cfg.max_iters, start) if cfg.progress and info.is_main else None
     pending, step_times, t_log, t0 = [], [], time.perf_counter(), time.perf_counter()
     rate = util = None
     for it in range(start, cfg.max_iters):
@@ -191,14 +190,16 @@ def _train(cfg: TrainConfig, info: dist.DistInfo, device: str, resume: bool,
             rate = cfg.tokens_per_step() * len(pending) / (now - t_log)
             util = mfu(flops_tok, rate, peak, info.world_size)
             pending, t_log = [], now
-            if bar is not None:
-                bar.set_postfix(loss=f"{losses[-1]:.4f}", tok_s=f"{rate:,.0f}",
-                                mfu="n/a" if util is None else f"{100 * util:.1f}%", lr=f"{lr:.2e}")
+            stats = dict(loss=f"{losses[-1]:.4f}", tok_s=f"{rate:,.0f}",
+                         mfu="n/a" if util is None else f"{100 * util:.1f}%", lr=f"{lr:.2e}")
+        else:
+            stats = None
         step_times.append(time.perf_counter() - t_step)
         if bar is not None:
-            bar.update(1)
+            bar.step(done, stats)
         if done % cfg.eval_interval == 0 or done == cfg.max_iters:
-            ev = evaluate(eval_model, splits, cfg.eval_iters, autocast, info)  # shared out over ranks
+            batches = {name: windows_from_the_start() for name, windows_from_the_start in splits.items()}
+            ev = evaluate(eval_model, batches, cfg.eval_iters, autocast, info)  # shared out over ranks
             history["eval"].append((done, ev["train"], ev["val"]))
             if bar is not None:
                 bar.write(f"step {done}: train loss {ev['train']:.4f}, val loss {ev['val']:.4f}")
@@ -211,7 +212,8 @@ def _train(cfg: TrainConfig, info: dist.DistInfo, device: str, resume: bool,
         bar.close()
     if info.is_main:
         (Path(cfg.out_dir) / "history.json").write_text(json.dumps(history))
-        plot_history(history, Path(cfg.out_dir) / "loss.png")
+        if cfg.plot:
+            plot_history(history, Path(cfg.out_dir) / "loss.png")
     n_steps = cfg.max_iters - start
     return TrainResult(
         model=raw_model, history=history, out_dir=Path(cfg.out_dir),

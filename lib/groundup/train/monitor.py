@@ -1,4 +1,4 @@
-"""Watching a run: throughput, model FLOPs utilisation (MFU), NaN guard, loss plot.
+"""Watching a run: throughput, model FLOPs utilisation (MFU), NaN guard, progress, loss plot.
 
 MFU (PaLM, Chowdhery et al. 2022, appendix B) = achieved FLOP/s / the device's peak, where
 achieved FLOP/s = flops_per_token * tokens per second. It answers "how much of the chip
@@ -7,7 +7,9 @@ am I using?" independently of the model's size; 40-55% is good for GPT-2 on one 
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
+from typing import TextIO
 
 import torch
 
@@ -70,6 +72,65 @@ def check_finite(losses: list[float], first_step: int, lrs: list[float], dtype: 
                 "  - bad data: token ids >= the model's vocab_size, or NaNs from a custom layer "
                 "(run a few steps with torch.autograd.set_detect_anomaly(True) to find it)."
             )
+
+
+def _interactive(stream: TextIO) -> bool:
+    """A terminal, or a Jupyter kernel (where tqdm.auto draws a widget)."""
+    if type(stream).__module__.startswith("ipykernel"):
+        return True
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or file-less stream
+        return False
+
+
+class Progress:
+    """The run's progress: a tqdm bar on a terminal or in Jupyter, plain lines elsewhere.
+
+    Redirected to a file or a pipe (a log, a CI job), a bar that redraws on every step
+    writes a line per step; there the report is a plain line about ``lines`` times a
+    run (at the first logged step past each mark), plus one per evaluation.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> p = Progress(total=100, initial=0, stream=out, lines=4)
+    >>> for step in range(1, 101):
+    ...     p.step(step, {"loss": f"{3 - step / 100:.2f}"})
+    >>> out.getvalue().splitlines()
+    ['step 25/100: loss 2.75', 'step 50/100: loss 2.50', 'step 75/100: loss 2.25', 'step 100/100: loss 2.00']
+    """
+
+    def __init__(self, total: int, initial: int, *, stream: TextIO | None = None, lines: int = 20):
+        self.total, self.stream = total, stream if stream is not None else sys.stderr
+        self.bar = None
+        if _interactive(self.stream):
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc="train", dynamic_ncols=True, file=self.stream)
+        self.every = max(1, -(-(total - initial) // lines))  # steps between plain lines
+        self.next_line = initial + self.every
+
+    def step(self, done: int, stats: dict | None = None) -> None:
+        """One optimizer step finished; ``stats`` (loss, tok_s, ...) when the step was logged."""
+        if self.bar is not None:
+            if stats:
+                self.bar.set_postfix(stats, refresh=False)  # drawn by update(), at most every 0.1 s
+            self.bar.update(1)
+        elif stats and (done >= self.next_line or done == self.total):
+            fields = ", ".join(f"{k} {v}" for k, v in stats.items())
+            print(f"step {done}/{self.total}: {fields}", file=self.stream, flush=True)
+            while self.next_line <= done:
+                self.next_line += self.every
+
+    def write(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.write(message)
+        else:
+            print(message, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def plot_history(history: dict, path: str | Path) -> Path:
