@@ -155,7 +155,7 @@ def _ladder(args, device: str, budget_s: float = float("inf")) -> dict:
     machine = args.machine or (f"{os.cpu_count()} CPU cores, {torch.get_num_threads()} torch thread(s)"
                                if device == "cpu" else "one GPU")
     return ladder(device, size, steps=steps, warmup=warmup, out=out, machine=machine, budget_s=budget_s,
-                  dry_run=args.dry_run, rung_s=30.0 if device == "cpu" and not args.dry_run else float("inf"),
+                  dry_run=args.dry_run, rung_s=45.0 if device == "cpu" and not args.dry_run else float("inf"),
                   cpu_compile=args.cpu_compile)
 
 

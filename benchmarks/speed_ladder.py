@@ -17,9 +17,9 @@ own settings (``TrainConfig.preset("gpt2-124m")``). ``GPT2LMHeadModel`` is then 
 the last rung's settings (SDPA attention, same padded vocabulary, same batches) in the same run.
 
 A rung that does not apply on a device (TF32 is a CUDA tensor-core mode) is skipped with
-the reason. On CPU a rung that makes the step slower (bf16 autocast on a CPU without bf16
-instructions) is measured, reported, and then left out of the rungs after it
-(``keep_slower=False``); on a GPU the ladder is strictly cumulative.
+the reason. On CPU a rung that makes the step clearly slower (by more than 5%: bf16 autocast
+on a CPU without bf16 instructions) is measured, reported, and then left out of the rungs
+after it (``keep_slower=False``); on a GPU the ladder is strictly cumulative.
 
 Per rung: median wall time of a step (forward, backward, clip, AdamW) over ``steps`` steps
 after ``warmup`` (compilation happens in the warm-up), tokens/s = B*T / step time, and MFU
@@ -308,7 +308,8 @@ def ladder(device: str, size_name: str, *, steps: int, warmup: int, out: Path | 
         if base is not None:
             note += f"; {base / m[key]:.2f}x the speed of the settings before" + (
                 " (CPU time, measured step by step in turn with them)" if interleave else "")
-        if best is None or m[key] <= base or keep_slower:
+        # Left out only when clearly slower: a rung within 5% of the settings before is noise here.
+        if best is None or m[key] <= 1.05 * base or keep_slower:
             s, best, kept = trial, m[key], name
         else:
             note += "; slower, so the rungs after it leave it out"
