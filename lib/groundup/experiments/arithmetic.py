@@ -25,19 +25,20 @@ Exact match under greedy decoding is measured with one teacher-forced forward pa
 greedy decoding writes the right answer exactly when, at every answer position, the
 argmax given the right prefix is the right token (by induction over the positions).
 
-Measured on a 2-core CPU shared with other jobs (load about 14), torch 2.13.0, one thread;
-exact match on held-out problems, by digits per operand (20 problems at one digit):
+Measured on a 2-core CPU shared with other jobs (load 12-14), torch 2.13.0, one thread;
+exact match on held-out problems, by digits per operand (20 problems at one digit, 200
+otherwise). CPU time is for all three models; wall time was several times longer here.
 
-=====================================  ======  ==========  =====  =====  =====  ==========
-config, split                          tokens  1 digit     2      3      4      wall time
-=====================================  ======  ==========  =====  =====  =====  ==========
-``small()``: single digits             12.4    95%         7.0%   1.0%   0%     258 s
-``small()``: 3 digits, from the left   7.2     55%         7.5%   0.5%   0%     (all three)
-``small()``: 3 digits, from the right  7.2     75%         7.5%   1.0%   0%
-``tiny()``: single digits              10.7    70%         11%    1.0%          215 s
-``tiny()``: 3 digits, from the left    6.3     30%         0%     0%            (27 s CPU)
-``tiny()``: 3 digits, from the right   6.3     55%         0%     0%
-=====================================  ======  ==========  =====  =====  =====  ==========
+=====================================  ======  =======  =====  =====  =====  =========
+config, split                          tokens  1 digit  2      3      4      CPU time
+=====================================  ======  =======  =====  =====  =====  =========
+``small()``: single digits             12.4    80%      6.5%   0%     0%     56 s
+``small()``: 3 digits, from the left   7.2     50%      2.0%   0%     0%
+``small()``: 3 digits, from the right  7.2     80%      3.5%   0%     0%
+``tiny()``: single digits              10.7    70%      11%    1.0%          29 s
+``tiny()``: 3 digits, from the left    6.3     30%      0%     0%
+``tiny()``: 3 digits, from the right   6.3     55%      0%     0%
+=====================================  ======  =======  =====  =====  =====  =========
 
 At these sizes the models learn some one-digit sums and almost nothing longer, so they do
 not yet separate the splits on long numbers. The default (``--full``) size has not been
@@ -89,7 +90,7 @@ class ArithmeticConfig:
     @classmethod
     def small(cls) -> "ArithmeticConfig":
         """The size the book runs: operands of 1-4 digits, fewer steps."""
-        return cls(max_digits=4, n_embd=64, steps=1000, batch_size=32, lr=1e-2)
+        return cls(max_digits=4, n_embd=64, steps=800, batch_size=32, lr=1e-2)
 
     @classmethod
     def tiny(cls) -> "ArithmeticConfig":
