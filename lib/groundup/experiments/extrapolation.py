@@ -337,10 +337,10 @@ def plot(results: ExtrapolationResults, out=None, smooth: int = 4):
     for k in (1, 2):
         if k * T < T * results.config.eval_factor:
             ax.axvline(k * T - 0.5, color="gray", ls="--", lw=1)
-    ax.text(T, ax.get_ylim()[1], " T (training length)", va="top", fontsize=8, color="gray")
+    ax.text(T, ax.get_ylim()[1], " T (training length)", va="top", color="gray")
     if "learned" in results.loss_by_position:
         ax.annotate("learned: no position >= T", xy=(T, ax.get_ylim()[0]), xytext=(T + 2, ax.get_ylim()[0]),
-                    fontsize=8, va="bottom")
+                    va="bottom")
     ax.set(xlabel="position in the window", ylabel="loss (nats per character)",
            title=f"Trained at T={T}, evaluated at {results.config.eval_factor}T")
     ax.legend()

@@ -347,7 +347,7 @@ def plot(results: RecallResults, out=None):
     if out is None or isinstance(out, (str, Path)):
         import matplotlib.pyplot as plt
 
-        fig, axd = plt.subplot_mosaic([["curves", "distance"], ["heat", "heat"]], figsize=(13, 9), layout="constrained",
+        fig, axd = plt.subplot_mosaic([["curves", "distance"], ["heat", "heat"]], figsize=(10, 9), layout="constrained",
                                       height_ratios=[1, 1.3])
         axes = [axd["curves"], axd["distance"], axd["heat"]]
     else:
@@ -361,7 +361,7 @@ def plot(results: RecallResults, out=None):
     ax.axhline(100 * results.chance, color="gray", ls="--", label=f"chance {100 * results.chance:.1f}%")
     ax.set(xlabel="training step", ylabel="held-out accuracy (%)", ylim=(0, 102), title="Recall a value >= "
            f"{c.min_distance} tokens back")
-    ax.legend(fontsize=8)
+    ax.legend()
 
     ax = axes[1]
     for name, accs in results.by_distance.items():
@@ -371,7 +371,7 @@ def plot(results: RecallResults, out=None):
     ax.axvline(c.window - 0.5, color="tab:orange", ls=":", label=f"edge of (b)'s window")
     ax.set(xlabel="distance from the needed pair to the query (tokens)", ylabel="held-out accuracy (%)",
            ylim=(0, 102), title="Accuracy against distance, the pair moved")
-    ax.legend(fontsize=8)
+    ax.legend()
 
     ax = axes[2]
     im = ax.imshow(results.attention.numpy(), aspect="auto", cmap="viridis", interpolation="nearest")
@@ -382,9 +382,9 @@ def plot(results: RecallResults, out=None):
                                               edgecolor="tab:orange", lw=1.5, ls="--", label="model (b)'s window"))
     ticks = [f"ex {i}, head {h}: {'right' if ok else 'WRONG'}"
              for i, (h, ok) in enumerate(zip(results.heads_shown, results.correct))]
-    ax.set_yticks(range(n), ticks, fontsize=7)
+    ax.set_yticks(range(n), ticks)
     ax.set(xlabel="key position", title="(a): where the query (last token) looks")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     fig.colorbar(im, ax=ax, fraction=0.03)
     if isinstance(out, (str, Path)):
         save_figure(fig, out)
