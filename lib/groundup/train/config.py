@@ -205,8 +205,8 @@ def _parse(raw: str, f: dataclasses.Field, owner: type):
 def _cpu_tiny() -> TrainConfig:
     # nanoGPT's "I only have a laptop" recipe (README, shakespeare_char on CPU):
     # 4 layers, 4 heads, 128 channels, context 64, batch 12, 2000 steps, no dropout.
-    # On the built-in corpus (V=110) it reaches val loss 1.79 (train 1.63); 30.5 ms/step
-    # median on 2 cores, i.e. ~1-2.5 minutes (benchmarks/RESULTS.md, "GPT training").
+    # A few minutes on one core; its speed against a bare loop and transformers, measured
+    # side by side: benchmarks/RESULTS.md, "GPT training" (python -m benchmarks.train_cpu).
     return TrainConfig(model=GPTConfig.preset("course-tiny"), out_dir="out/cpu-tiny", device="cpu")
 
 
