@@ -1,11 +1,13 @@
-"""Small CPU experiments for the chapters on attention (Part II).
+"""Small CPU experiments that answer the chapters' questions (Parts I-III).
 
 Each experiment is one module with a frozen dataclass config (its default size and
 a ``.small()`` size for the book build), ``run(config, progress=True)`` that returns
 a results dataclass, ``plot(results, out)`` with matplotlib, and a command line::
 
-    python -m groundup.experiments.recall [--full]         # attention vs a local window
-    python -m groundup.experiments.extrapolation [--full]  # position schemes past the training length
+    python -m groundup.experiments.arithmetic [--full]     # addition under three number splits (Ch 1)
+    python -m groundup.experiments.recall [--full]         # attention vs a local window vs a GRU (Ch 3)
+    python -m groundup.experiments.extrapolation [--full]  # position schemes past the training length (Ch 4)
+    python -m groundup.experiments.temperature [--full]    # what temperature does to samples (Ch 7)
 
 Without ``--full`` the command runs the small size that the book uses.
 """
