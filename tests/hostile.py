@@ -208,7 +208,7 @@ def _retyped(chapter: str, gid: str):
 
 
 def ch03_cases() -> list[Case]:
-    """One case per honest shape and per attack, on Chapter 3 (11 points)."""
+    """One case per honest shape and per attack, on Chapter 3 (FULL points)."""
     solved = ALL03
     return [
         Case("full", CH03, SOLVED, "graded", FULL),
@@ -220,7 +220,7 @@ def ch03_cases() -> list[Case]:
              "graded", FULL - 5),  # its multi-head layer uses the wrong mask too
         Case("vandal", CH03, save(notebook(CH03, add_after={"imports": VANDAL}), CH03), "tampered", 0.0, "grader's files"),
         Case("vandal_solved", CH03, save(notebook(CH03, solved=solved, add_after={"imports": VANDAL}), CH03),
-             "tampered", 0.0, "starts processes|grader's files"),  # withheld: the notes keep the tests' 11
+             "tampered", 0.0, "starts processes|grader's files"),  # withheld: the notes keep the points the tests gave
         Case("detach", CH03, save(notebook(CH03, add_after={"imports": DETACH}), CH03), "tampered", 0.0, "process"),
         Case("drop_file", CH03, save(notebook(CH03, solved=solved, add_after={"imports": DROP}), CH03), "graded", FULL),
         Case("shadow", CH03, _with_files({"groundup/__init__.py": "", "groundup/checks.py":

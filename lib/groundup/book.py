@@ -1,5 +1,5 @@
-"""Sphinx extension for the course's book: offline MathJax, no duplicate scripts, and
-exercise pages that start with their title.
+"""Sphinx extension for the course's book: offline MathJax, no duplicate scripts, named
+sidebar toggles, and exercise pages that start with their title.
 
 The website must work offline (and the browser smoke test must see no failed
 requests), so the MathJax files come from the ``sphinx-mathjax-offline`` package on
@@ -59,11 +59,27 @@ def dedupe_inline_scripts(html: str) -> str:
     return "".join(out)
 
 
-def _dedupe_pages(app, exc) -> None:
+SIDEBAR_TOGGLE = re.compile(r'(<a class="(?:current )?reference internal" href="[^"]*">([^<]*)</a>\s*<details[^>]*>\s*)<summary>')
+
+
+def label_sidebar_toggles(html: str) -> str:
+    """Give the sidebar's collapse buttons a name a screen reader can say.
+
+    The theme's toggle for a chapter's sections is a ``<summary>`` holding only a chevron
+    icon (``role="presentation"``), which axe reports as a serious violation
+    (summary-name); this names it after the chapter it opens.
+
+    >>> label_sidebar_toggles('<a class="reference internal" href="a.html">Tokens</a><details><summary><span>')
+    '<a class="reference internal" href="a.html">Tokens</a><details><summary aria-label="Sections of Tokens"><span>'
+    """
+    return SIDEBAR_TOGGLE.sub(lambda m: f'{m.group(1)}<summary aria-label="Sections of {m.group(2)}">', html)
+
+
+def _fix_pages(app, exc) -> None:
     if exc is None and app.builder.format == "html":
         for page in Path(app.outdir).rglob("*.html"):
             text = page.read_text(encoding="utf-8")
-            fixed = dedupe_inline_scripts(text)
+            fixed = label_sidebar_toggles(dedupe_inline_scripts(text))
             if fixed != text:
                 page.write_text(fixed, encoding="utf-8")
 
@@ -125,6 +141,6 @@ def setup(app):
     mathjax_dir()  # fail early, with the install command, when the files are missing
     app.config.mathjax_path = "mathjax/tex-chtml.js"
     app.connect("build-finished", _copy_mathjax)
-    app.connect("build-finished", _dedupe_pages)
+    app.connect("build-finished", _fix_pages)
     app.connect("source-read", _tidy_exercise_source)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
