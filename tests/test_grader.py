@@ -131,6 +131,23 @@ def test_a_seal_delivered_late_counts_for_its_own_cell_only():
     assert notebooks.seals(graded, secret)[nbmeta(second)["grade_id"]] is None
 
 
+def test_a_seal_line_split_across_two_outputs_still_counts_and_is_cleaned():
+    """Seen in a full run under load: the kernel flushed stdout in the middle of the seal's
+    print, so the line reached the notebook as two stream outputs ("GU-SEAL <token>", " clean")."""
+    secret = b"p" * 32
+    graded = notebooks.instrument(nbformat.read(solution_path(CH03), as_version=4), secret)
+    cell = next(c for c in graded.cells if notebooks.is_test(c))
+    gid = nbmeta(cell)["grade_id"]
+    token = notebooks.seal_token(secret, gid)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a learner's print\nGU-SEAL "),
+                    nbformat.v4.new_output("stream", name="stdout", text=f"{token}"),
+                    nbformat.v4.new_output("stream", name="stdout", text=" clean\n")]
+    assert notebooks.seals(graded, secret)[gid] == "clean"
+    release = nbformat.read(exercise_path(CH03), as_version=4)
+    shown = next(c for c in notebooks.for_feedback(graded, release, 10_000).cells if nbmeta(c).get("grade_id") == gid)
+    assert [o["text"] for o in shown.outputs] == ["a learner's print\n"]  # no fragment of the seal is left
+
+
 def test_seals_and_feedback_cleaning():
     secret = b"k" * 32
     rel = release()
@@ -215,7 +232,9 @@ def test_a_hostile_class_earns_nothing_it_did_not_earn(tmp_path):
     for case in cases:
         hostile.submit(root, case)
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "submitted" not in p.parts}
-    limits = Limits(time_s=120, cell_s=20)
+    # Tight limits for Chapter 3, where the loops and the memory bomb are; Chapters 4 and 5 only
+    # check that deleted tests come back, and their final experiments train for ~10-20 s of CPU.
+    limits = {CH03: Limits(time_s=120, cell_s=20)}
 
     private = tmp_path / "private"  # an instructor's extra hidden tests, outside the course
     private.mkdir()
@@ -223,7 +242,8 @@ def test_a_hostile_class_earns_nothing_it_did_not_earn(tmp_path):
 
     results = {}
     for chapter in sorted({c.chapter for c in cases}):
-        for r in autograde(chapter, root, jobs=2, limits=limits, private=private):
+        for r in autograde(chapter, root, jobs=2, limits=limits.get(chapter, Limits(time_s=600, cell_s=120)),
+                           private=private):
             results[r.student] = r
     wrong = {}
     for case in cases:
@@ -371,7 +391,7 @@ def test_the_instructor_page_workflow_runs_end_to_end(tmp_path):
     with (root / "grades.csv").open() as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert {k: (v["status"], v["score"]) for k, v in rows.items()} == {
-        "Ada_Lovelace_1": ("graded", "11"), "turingalan_2": ("graded", "0"),
+        "Ada_Lovelace_1": ("graded", f"{hostile.FULL:g}"), "turingalan_2": ("graded", "0"),
         "mallory": ("tampered", "0"), "bob": ("invalid notebook", "")}
     assert (root / "feedback" / "Ada_Lovelace_1" / CH03 / f"{CH03}.html").exists()
     assert (root / "nbgrader_grades.csv").exists()

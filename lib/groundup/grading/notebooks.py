@@ -230,7 +230,7 @@ def instrument(source, secret: bytes, private: dict[str, str] | None = None) -> 
             if gid in private:
                 body += f"\n### BEGIN HIDDEN TESTS\n{private[gid]}\n### END HIDDEN TESTS"
             cell.source = (f"{GUARD_IMPORT}; _gu_guard.enter({gid!r}, globals())\n{body}\n"
-                           f"print({SEAL_PREFIX + ' ' + seal_token(secret, gid)!r}, _gu_guard.report(), flush=True)")
+                           f"print({SEAL_PREFIX + ' ' + seal_token(secret, gid) + ' '!r} + _gu_guard.report(), flush=True)")
     return nb
 
 
@@ -283,6 +283,24 @@ def _text(output) -> str:
     return "".join(text) if isinstance(text, list) else text
 
 
+def merged_streams(outputs: list) -> list:
+    """``outputs`` with consecutive stream outputs of the same name joined into one.
+
+    The kernel sends stdout in pieces whenever its buffer is flushed, and on a loaded machine
+    a flush can fall inside one ``print``: a seal line then arrives as two outputs
+    ("GU-SEAL <token>" and " clean\n"), which a line-by-line reader must see as one line.
+    """
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
+                and last.get("name") == output.get("name")):
+            last["text"] = _text(last) + _text(output)
+        else:
+            merged.append(copy.deepcopy(output))
+    return merged
+
+
 def seals(nb, secret: bytes) -> dict[str, str | None]:
     """grade_id -> the guard's report printed with the cell's own seal, or None (no seal).
 
@@ -300,7 +318,7 @@ def seals(nb, secret: bytes) -> dict[str, str | None]:
         token = f"{SEAL_PREFIX} {seal_token(secret, gid)} "
         found[gid] = None
         for later in cells[index:]:
-            for output in later.get("outputs", []):
+            for output in merged_streams(later.get("outputs", [])):
                 if output.get("output_type") == "stream" and output.get("name") == "stdout":
                     for line in _text(output).splitlines():
                         if line.startswith(token):
@@ -380,7 +398,7 @@ def for_feedback(graded, release, output_bytes: int) -> nbformat.NotebookNode:
             cell.source = released[gid].source
         if cell.cell_type == "code":
             outputs = []
-            for output in cell.get("outputs", []):
+            for output in merged_streams(cell.get("outputs", [])):
                 if output.get("output_type") == "stream":
                     lines = [l for l in _text(output).splitlines(keepends=True)
                              if not l.startswith((SEAL_PREFIX + " ", GUARD_PREFIX + " "))]
