@@ -229,21 +229,22 @@ def case_vocabulary(size: str = "small", *, data=None, k: int = 10,
     fused = {w: _hits_gold([score_fusion([s, d], [1 - w, w], "minmax") for s, d in zip(sparse, dense)], rs.gold, k)
              for w in weights}
     w_best = max(weights, key=lambda w: (fused[w][tune].float().mean().item(), -w))
+    fix_name = f"score fusion (dense weight {w_best})"
     hits = {"BM25": _hits_gold(sparse, rs.gold, k), "dense": _hits_gold(dense, rs.gold, k),
             "RRF (equal weights)": _hits_gold([rrf([s, d]) for s, d in zip(sparse, dense)], rs.gold, k),
-            f"score fusion (dense weight {w_best})": fused[w_best]}
+            fix_name: fused[w_best]}
     test = ~tune
-    groups = {"no shared term": zero & test, "some shared terms": ~zero & test, "all": test}
+    mismatch = zero & test  # (Q,) the held-out queries sharing no term with their answer
+    groups = {"no shared term": mismatch, "some shared terms": ~zero & test, "all": test}
     table = {name: {g: h[m].float().mean().item() for g, m in groups.items()} for name, h in hits.items()}
-    fix_name = f"score fusion (dense weight {w_best})"
-    first = int((zero & test).nonzero()[0]) if (zero & test).any() else None  # an example the data holds
+    first = int(mismatch.nonzero()[0]) if mismatch.any() else None  # an example the data holds
     return CaseResult(
         "vocabulary", f"recall@{k} of queries that share no term with their answer",
         table["BM25"]["no shared term"], table[fix_name]["no shared term"], True,
         cause="BM25 scores only terms a query shares with a passage: an answer worded differently scores 0",
         fix=f"fuse BM25 with dense retrieval (min-max score fusion, dense weight {w_best}, chosen on held-out "
             f"queries)",
-        details={"table": table, "weight": w_best, "n_zero": int((zero & test).sum()), "n_test": int(test.sum()),
+        details={"table": table, "weight": w_best, "n_zero": int(mismatch.sum()), "n_test": int(test.sum()),
                  "zero_share": zero.float().mean().item(), "k": k,
                  "example": None if first is None else (rs.queries[first], rs.passages[int(rs.gold[first])])})
 
@@ -281,8 +282,9 @@ def case_anisotropy(size: str = "small", *, data=None, k: int = 10) -> CaseResul
     w = fit_whitening(ep)
     spaces = {"MLM, raw": (eq, ep), "MLM, centred": (eq - mu, ep - mu), "MLM, whitened": (whiten(eq, w), whiten(ep, w)),
               "MiniLM": (q, p)}
-    table = {name: {"mean_cosine": mean_cosine(b), f"recall@{k}": recall_at(cos(a, b), rs.gold, k),
-                    "recall@1": recall_at(cos(a, b), rs.gold, 1)} for name, (a, b) in spaces.items()}
+    scores = {name: cos(a, b) for name, (a, b) in spaces.items()}  # name -> (Q, N) cosines
+    table = {name: {"mean_cosine": mean_cosine(spaces[name][1]), f"recall@{k}": recall_at(sc, rs.gold, k),
+                    "recall@1": recall_at(sc, rs.gold, 1)} for name, sc in scores.items()}
     return CaseResult(
         "anisotropy", f"recall@{k}, MLM-pretrained encoder",
         table["MLM, raw"][f"recall@{k}"], table["MLM, whitened"][f"recall@{k}"], True,
@@ -291,4 +293,4 @@ def case_anisotropy(size: str = "small", *, data=None, k: int = 10) -> CaseResul
         fix="whiten the vectors (Su et al. 2021), fitted on the passages; better, an encoder trained for "
             "similarity (MiniLM)",
         details={"table": table, "k": k, "dim": ep.size(1),
-                 "share_above_half": (cos(eq, ep) > 0.5).float().mean().item()})  # query-passage pairs
+                 "share_above_half": (scores["MLM, raw"] > 0.5).float().mean().item()})  # query-passage pairs
