@@ -139,12 +139,18 @@ def server(built_site):
     httpd.shutdown()
 
 
-def run_axe(driver) -> list[dict]:
-    """axe-core's violations on the current page (each with "id", "impact", "help", "nodes")."""
+@functools.cache
+def axe_source() -> str:
+    """axe-core's script (570 kB), read once for all the pages."""
     from importlib.resources import files
 
+    return (files("axe_playwright_python") / "axe.min.js").read_text()
+
+
+def run_axe(driver) -> list[dict]:
+    """axe-core's violations on the current page (each with "id", "impact", "help", "nodes")."""
     driver.set_script_timeout(120)
-    driver.execute_script((files("axe_playwright_python") / "axe.min.js").read_text())
+    driver.execute_script(axe_source())
     result = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));")
