@@ -6,8 +6,10 @@
 Each ``solutions/<ch>/<ch>.ipynb`` runs in a fresh Jupyter kernel (nbclient), in a
 temporary copy of its folder, with torch's default threads: ``OMP_NUM_THREADS`` and the
 like are removed from the kernel's environment, so torch picks its own default (one
-thread per core). A cell that raises stops that chapter and the run exits non-zero; the
-solutions are meant to run clean.
+thread per core). ``GROUNDUP_CACHE`` points at an empty folder, so the models and indexes
+the course caches (``groundup.train.cached_train`` and the like) are built as on a
+learner's first run, not loaded from an earlier one. A cell that raises stops that
+chapter and the run exits non-zero; the solutions are meant to run clean.
 
 Per chapter: wall seconds from kernel start to the end of the last cell, and CPU seconds
 of the kernel's process tree over the same span (user + system of the kernel, of every
@@ -15,8 +17,8 @@ process still alive under it, and of the children they reaped, read with psutil 
 before the kernel shuts down). On a shared, loaded machine the wall time is inflated by
 other jobs; the CPU time is the honest basis, and on a quiet 2-core machine the wall time
 is at most about the CPU time (torch may spread a cell over both cores). The 1-minute load
-average before and after, the three slowest cells, torch's version and threads in the
-kernel, nproc and the date are recorded beside it.
+average before and after, the three slowest cells, torch's version, its threads (the
+default, and what the notebook left), nproc and the date are recorded beside it.
 
 Results are merged into ``benchmarks/results/notebook_times.json`` after every chapter:
 a chapter measured again replaces its entry.
@@ -29,6 +31,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,9 +76,10 @@ def load1() -> float:
 def run_chapter(chapter: str, cell_timeout: int) -> dict:
     """Execute one solution notebook in a fresh kernel; return its timings (raises on a failing cell)."""
     source = ROOT / "solutions" / chapter
-    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
     load_before = load1()
     with tempfile.TemporaryDirectory(prefix=f"nbtime-{chapter}-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+        env["GROUNDUP_CACHE"] = str(Path(tmp) / "cache")  # empty: a first run trains what it needs
         folder = Path(tmp) / chapter
         shutil.copytree(source, folder)
         nb = nbformat.read(folder / f"{chapter}.ipynb", as_version=4)
@@ -93,11 +97,14 @@ def run_chapter(chapter: str, cell_timeout: int) -> dict:
                                   cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}")))
             wall = time.perf_counter() - t0
             cpu = tree_cpu_seconds(pid)
-            # After the measurement: what the learner's kernel runs with.
+            # After the measurement: the threads the notebook left torch with (a cell may set them).
             probe = nbformat.v4.new_code_cell("import torch; print(torch.__version__, torch.get_num_threads())")
             nb.cells.append(probe)
             client.execute_cell(probe, len(nb.cells) - 1)
-            torch_version, threads = probe.outputs[0]["text"].split()
+            torch_version, threads_at_end = probe.outputs[0]["text"].split()
+        # The default a fresh kernel starts with, from a fresh interpreter with the same environment.
+        threads_default = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                                         env=env, capture_output=True, text=True, check=True).stdout.strip()
     return {
         "cpu_s": round(cpu, 1),
         "wall_s": round(wall, 1),
@@ -105,8 +112,10 @@ def run_chapter(chapter: str, cell_timeout: int) -> dict:
         "load1_after": load1(),
         "slowest_cells_wall_s": [[name, s] for s, name in sorted(cells, reverse=True)[:3]],
         "code_cells": len(cells),
+        "cache": "empty (first run)",
         "torch": torch_version,
-        "torch_threads": int(threads),
+        "torch_threads_default": int(threads_default),
+        "torch_threads_at_end": int(threads_at_end),
         "nproc": os.cpu_count(),
         "python": platform.python_version(),
         "date": datetime.date.today().isoformat(),
@@ -116,9 +125,9 @@ def run_chapter(chapter: str, cell_timeout: int) -> dict:
 def merge(chapter: str, entry: dict, path: Path = RESULTS) -> None:
     data = json.loads(path.read_text()) if path.exists() else {}
     data.setdefault("about", "python -m benchmarks.notebook_times: each solution notebook run top to bottom "
-                             "in a fresh kernel, default torch threads; cpu_s = CPU seconds of the kernel's "
-                             "process tree (the basis for the run time each exercise states), wall_s is "
-                             "inflated when the machine is loaded (see load1_*)")
+                             "in a fresh kernel, default torch threads, empty GROUNDUP_CACHE; cpu_s = CPU "
+                             "seconds of the kernel's process tree (the basis for the run time each exercise "
+                             "states), wall_s is inflated when the machine is loaded (see load1_*)")
     data.setdefault("chapters", {})[chapter] = entry
     data["chapters"] = dict(sorted(data["chapters"].items()))
     path.write_text(json.dumps(data, indent=1) + "\n")
@@ -147,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         merge(chapter, entry, args.out)
         print(f"[notebook_times] {chapter}: cpu {entry['cpu_s']} s, wall {entry['wall_s']} s, "
-              f"load {entry['load1_before']} -> {entry['load1_after']}, torch threads {entry['torch_threads']}, "
-              f"slowest {entry['slowest_cells_wall_s'][0]}", flush=True)
+              f"load {entry['load1_before']} -> {entry['load1_after']}, "
+              f"torch threads {entry['torch_threads_default']}, slowest {entry['slowest_cells_wall_s'][0]}", flush=True)
     if failed:
         print(f"[notebook_times] FAILED: {failed}", file=sys.stderr)
         return 1
