@@ -6,7 +6,8 @@ Each bug is injected into the instructor's solution notebook right after the cel
 defines its function and the notebook is run in-process as nbgrader runs it
 (``tests/harness.run_graded_cells``, shown in ``tests/test_notebooks.py`` to agree with
 nbgrader), stopping at the first graded test cell that fails. A bug is caught when some
-graded test cell fails. Results go to ``benchmarks/results/bugzoo_fresh_<chapter>.json``.
+graded test cell fails; a bug whose only failure is a cell timeout is counted apart (not
+caught: on a loaded machine an honest slow run can time out too). Results go to ``benchmarks/results/bugzoo_fresh_<chapter>.json``.
 """
 
 from __future__ import annotations
@@ -40,11 +41,14 @@ def measure(chapter: str) -> dict:
                                        stop_after_last_graded=True, stop_at_first_failure=True,
                                        cell_timeout=CELL_TIMEOUT)
             failed = {cell: r.error for cell, r in results.items() if r.graded and not r.passed}
-            rows.append({"function": function, "bug": name, "caught": bool(failed),
+            # A timeout is not a catch: on a loaded machine a correct-looking slow run times out too.
+            timed_out = bool(failed) and all(e.startswith("CellTimeout") for e in failed.values())
+            rows.append({"function": function, "bug": name, "caught": bool(failed) and not timed_out,
+                         "timed_out": timed_out,
                          "by": next(iter(failed), None),
                          "error": next(iter(failed.values()), "")[:300],
                          "seconds": round(time.perf_counter() - start, 1)})
-            mark = "caught" if failed else "MISSED"
+            mark = "TIMEOUT" if timed_out else "caught" if failed else "MISSED"
             print(f"{chapter} {function:32s} {name:40s} {mark:6s} {rows[-1]['seconds']:6.1f} s", flush=True)
     caught = sum(r["caught"] for r in rows)
     return {"chapter": chapter, "bugs": len(rows), "caught": caught,
