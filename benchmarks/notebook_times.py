@@ -101,7 +101,9 @@ def run_chapter(chapter: str, cell_timeout: int) -> dict:
             probe = nbformat.v4.new_code_cell("import torch; print(torch.__version__, torch.get_num_threads())")
             nb.cells.append(probe)
             client.execute_cell(probe, len(nb.cells) - 1)
-            torch_version, threads_at_end = probe.outputs[0]["text"].split()
+            # stdout may arrive in several stream messages, after a notebook's own warnings
+            printed = "".join(o.get("text", "") for o in probe.outputs if o.get("name") == "stdout")
+            torch_version, threads_at_end = printed.split()[-2:]
         # The default a fresh kernel starts with, from a fresh interpreter with the same environment.
         threads_default = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
                                          env=env, capture_output=True, text=True, check=True).stdout.strip()
