@@ -67,7 +67,8 @@ def check_text(text: object, where: str) -> None:
 def get_stats(
     ids: Sequence[int], counts: dict[tuple[int, int], int] | None = None
 ) -> dict[tuple[int, int], int]:
-    """Count each adjacent pair of ids; add into ``counts`` if given (to sum over chunks).
+    """Count each adjacent pair of ids; add into ``counts`` if
+    given (to sum over chunks).
 
     Overlapping pairs are all counted: ``aaa`` holds the pair ``(a, a)`` twice.
 
@@ -81,7 +82,8 @@ def get_stats(
 
 
 def merge(ids: Sequence[int], pair: tuple[int, int], idx: int) -> list[int]:
-    """Replace every occurrence of ``pair`` in ``ids`` by ``idx``, scanning left to right.
+    """Replace every occurrence of ``pair`` in ``ids`` by
+    ``idx``, scanning left to right.
 
     Occurrences do not overlap: once a pair is replaced, its right element is used up.
 
@@ -106,8 +108,11 @@ def merge(ids: Sequence[int], pair: tuple[int, int], idx: int) -> list[int]:
 # --------------------------------------------------------------------------- encoding
 
 
-def encode_chunk_with_merges(chunk: bytes, merges: Mapping[tuple[int, int], int]) -> list[int]:
-    """Encode one chunk by replaying learned merges: always apply the earliest-learned merge.
+def encode_chunk_with_merges(
+    chunk: bytes, merges: Mapping[tuple[int, int], int]
+) -> list[int]:
+    """Encode one chunk by replaying learned merges: always apply
+    the earliest-learned merge.
 
     Merge ids grow in the order merges were learned (256, 257, ...), so the pair whose
     merge has the lowest id is the one training applied first.

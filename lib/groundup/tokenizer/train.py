@@ -62,7 +62,8 @@ def train_naive(
     *,
     special_tokens: Iterable[str] = (),
 ) -> Merges:
-    """Learn ``vocab_size - 256`` merges the way the chapter teaches: recount everything each step.
+    """Learn ``vocab_size - 256`` merges the way the chapter teaches:
+    recount everything each step.
 
     Each step costs a pass over all the text, which is slow (minutes for 1 MB) but
     easy to check by hand. Special-token strings are cut out of ``text`` first.
@@ -76,7 +77,9 @@ def train_naive(
     """
     check_text(text, "train_naive()")
     check_vocab_size(vocab_size)
-    chunks = [list(c.encode("utf-8")) for c in pre_tokenize(text, pattern, special_tokens)]
+    chunks = [
+        list(c.encode("utf-8")) for c in pre_tokenize(text, pattern, special_tokens)
+    ]
     merges: Merges = []
     for idx in tqdm(range(256, vocab_size), desc="BPE (naive)", disable=not progress):
         stats: dict[tuple[int, int], int] = {}
