@@ -57,7 +57,8 @@ def softmax(logits: Tensor, dim: int = -1) -> Tensor:
 
 
 def log_softmax(logits: Tensor, dim: int = -1) -> Tensor:
-    """log softmax(z)_i = z_i - log sum_j exp(z_j), with the same max trick (log-sum-exp)."""
+    """log softmax(z)_i = z_i - log sum_j exp(z_j), with the same
+    max trick (log-sum-exp)."""
     m = logits.amax(dim=dim, keepdim=True)
     return logits - m - torch.log(torch.exp(logits - m).sum(dim=dim, keepdim=True))
 
@@ -76,27 +77,35 @@ def cross_entropy(logits: Tensor, targets: Tensor, ignore_index: int = -100) -> 
         B, T, V = logits.shape
         if targets.shape != (B, T):
             raise ValueError(
-                f"For logits of shape (B, T, V)={tuple(logits.shape)} the targets must be (B, T)=({B}, {T}), "
-                f"got {tuple(targets.shape)}. Targets are the inputs shifted by one position."
+                f"For logits of shape (B, T, V)={tuple(logits.shape)} the targets must "
+                f"be (B, T)=({B}, {T}), got {tuple(targets.shape)}. Targets are the "
+                "inputs shifted by one position."
             )
-        logits, targets = logits.reshape(B * T, V), targets.reshape(B * T)  # (N, V), (N,)
+        # (N, V), (N,)
+        logits, targets = logits.reshape(B * T, V), targets.reshape(B * T)
     elif logits.dim() != 2 or targets.shape != logits.shape[:1]:
         raise ValueError(
-            f"cross_entropy expects logits (N, V) with targets (N,) or logits (B, T, V) with targets (B, T); "
-            f"got logits {tuple(logits.shape)} and targets {tuple(targets.shape)}."
+            "cross_entropy expects logits (N, V) with targets (N,) or logits (B, T, V) "
+            f"with targets (B, T); got logits {tuple(logits.shape)} and targets "
+            f"{tuple(targets.shape)}."
         )
     if targets.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"targets must be integer token ids (torch.long), got dtype {targets.dtype}.")
+        raise TypeError(
+            "targets must be integer token ids (torch.long), got dtype "
+            f"{targets.dtype}."
+        )
     keep = targets != ignore_index  # (N,)
     logp = log_softmax(logits, dim=-1)  # (N, V)
-    picked = logp[keep].gather(1, targets[keep].long()[:, None])[:, 0]  # (N_kept,) log p(target)
+    # (N_kept,) log p(target)
+    picked = logp[keep].gather(1, targets[keep].long()[:, None])[:, 0]
     return -picked.mean()
 
 
 def perplexity(loss: float | Tensor) -> float:
     """exp(mean NLL): the size of a uniform choice that is just as uncertain.
 
-    >>> round(perplexity(math.log(65)), 6)   # a model that is uniform over 65 characters
+    >>> # a model that is uniform over 65 characters
+    >>> round(perplexity(math.log(65)), 6)
     65.0
     """
     return math.exp(float(loss))
@@ -137,31 +146,47 @@ class BigramCounts:
         """Count the pairs (ids[t], ids[t+1]) of one token stream."""
         ids = _as_ids(ids)
         if ids.numel() and int(ids.max()) >= vocab_size:
-            raise ValueError(f"Token id {int(ids.max())} is out of range for vocab_size={vocab_size}.")
+            raise ValueError(
+                f"Token id {int(ids.max())} is out of range for "
+                f"vocab_size={vocab_size}."
+            )
         pair = ids[:-1] * vocab_size + ids[1:]  # (n-1,) each pair as one number a*V + b
-        self.counts = torch.bincount(pair, minlength=vocab_size * vocab_size).view(vocab_size, vocab_size).float()
+        self.counts = (
+            torch.bincount(pair, minlength=vocab_size * vocab_size)
+            .view(vocab_size, vocab_size)
+            .float()
+        )
         return self
 
     def _require_fit(self) -> Tensor:
         if self.counts is None:
-            raise RuntimeError("This BigramCounts has not been fitted yet: call .fit(ids, vocab_size) first.")
+            raise RuntimeError(
+                "This BigramCounts has not been fitted yet: call .fit(ids, vocab_size) "
+                "first."
+            )
         return self.counts
 
     @property
     def probs(self) -> Tensor:
-        """(V, V) row-stochastic matrix P[a, b] = P(b | a). A row never seen (and k=0) is uniform."""
+        """(V, V) row-stochastic matrix P[a, b] = P(b | a). A row never seen
+        (and k=0) is uniform."""
         counts = self._require_fit() + self.k  # (V, V)
         rows = counts.sum(dim=1, keepdim=True)  # (V, 1)
         V = counts.size(0)
-        return torch.where(rows > 0, counts / rows.clamp_min(1e-30), torch.full_like(counts, 1.0 / V))
+        return torch.where(
+            rows > 0, counts / rows.clamp_min(1e-30), torch.full_like(counts, 1.0 / V)
+        )
 
     def nll(self, ids: Sequence[int] | Tensor) -> float:
-        """Mean negative log-likelihood (nats per token) of the next tokens of a stream."""
+        """Mean negative log-likelihood (nats per token) of the
+        next tokens of a stream."""
         ids = _as_ids(ids)
         p = self.probs[ids[:-1], ids[1:]]  # (n-1,) P(ids[t+1] | ids[t])
         return float(-torch.log(p).mean())
 
-    def sample(self, n: int, start: int = 0, generator: torch.Generator | None = None) -> list[int]:
+    def sample(
+        self, n: int, start: int = 0, generator: torch.Generator | None = None
+    ) -> list[int]:
         """Draw ``n`` tokens after ``start``, one at a time from P(. | previous)."""
         probs = self.probs
         out = [start]
@@ -191,22 +216,33 @@ class BigramLM(nn.Module):
     def __init__(self, vocab_size: int) -> None:
         super().__init__()
         self.vocab_size = vocab_size
-        self.token_logits = nn.Embedding(vocab_size, vocab_size)  # row a: logits of the next token
-        nn.init.normal_(self.token_logits.weight, std=0.01)  # start near uniform: loss ~ ln V
+        # row a: logits of the next token
+        self.token_logits = nn.Embedding(vocab_size, vocab_size)
+        # start near uniform: loss ~ ln V
+        nn.init.normal_(self.token_logits.weight, std=0.01)
 
-    def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """idx (B, T) -> logits (B, T, V), and the mean cross-entropy if targets (B, T) are given."""
+    def forward(
+        self, idx: Tensor, targets: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """idx (B, T) -> logits (B, T, V), and the mean cross-entropy if
+        targets (B, T) are given."""
         if idx.dim() != 2:
-            raise ValueError(f"BigramLM expects token ids of shape (B, T), got {tuple(idx.shape)}.")
+            raise ValueError(
+                f"BigramLM expects token ids of shape (B, T), got {tuple(idx.shape)}."
+            )
         logits = self.token_logits(idx)  # (B, T, V)
         loss = None if targets is None else cross_entropy(logits, targets)
         return logits, loss
 
     @torch.no_grad()
-    def generate(self, idx: Tensor, max_new_tokens: int, generator: torch.Generator | None = None) -> Tensor:
-        """Extend idx (B, T) by sampling one token at a time -> (B, T + max_new_tokens)."""
+    def generate(
+        self, idx: Tensor, max_new_tokens: int, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Extend idx (B, T) by sampling one token at a time ->
+        (B, T + max_new_tokens)."""
         for _ in range(max_new_tokens):
-            logits, _ = self(idx[:, -1:])  # (B, 1, V): a bigram only needs the last token
+            # (B, 1, V): a bigram only needs the last token
+            logits, _ = self(idx[:, -1:])
             probs = softmax(logits[:, -1], dim=-1)  # (B, V)
             nxt = torch.multinomial(probs, 1, generator=generator)  # (B, 1)
             idx = torch.cat([idx, nxt], dim=1)  # (B, T+1)
@@ -219,21 +255,28 @@ class BigramLM(nn.Module):
 
 
 def get_batch(
-    data: Tensor, block_size: int, batch_size: int, generator: torch.Generator | None = None
+    data: Tensor,
+    block_size: int,
+    batch_size: int,
+    generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Random windows of a token stream: x (B, T) and y (B, T) = x shifted left by one.
 
-    >>> x, y = get_batch(torch.arange(10), block_size=3, batch_size=2, generator=torch.Generator().manual_seed(0))
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x, y = get_batch(torch.arange(10), block_size=3, batch_size=2, generator=g)
     >>> bool((y[:, :-1] == x[:, 1:]).all()) and bool((y == x + 1).all())
     True
     """
     data = _as_ids(data)
     if data.numel() <= block_size:
         raise ValueError(
-            f"The data has {data.numel()} tokens, too few for windows of block_size={block_size} "
-            "plus one target; use a longer text or a smaller block_size."
+            f"The data has {data.numel()} tokens, too few for windows of "
+            f"block_size={block_size} plus one target; use a longer text or a smaller "
+            "block_size."
         )
-    starts = torch.randint(data.numel() - block_size, (batch_size,), generator=generator)  # (B,)
+    starts = torch.randint(
+        data.numel() - block_size, (batch_size,), generator=generator
+    )  # (B,)
     offsets = torch.arange(block_size)  # (T,)
     x = data[starts[:, None] + offsets]  # (B, T)
     y = data[starts[:, None] + offsets + 1]  # (B, T)
@@ -267,9 +310,13 @@ class BigramTrainConfig:
 
 
 def train_bigram(
-    model: BigramLM, data: Tensor, config: BigramTrainConfig = BigramTrainConfig(), progress: bool = True
+    model: BigramLM,
+    data: Tensor,
+    config: BigramTrainConfig = BigramTrainConfig(),
+    progress: bool = True,
 ) -> list[float]:
-    """Fit ``model`` to a token stream with AdamW; returns the training loss at every step."""
+    """Fit ``model`` to a token stream with AdamW; returns the
+    training loss at every step."""
     from tqdm.auto import tqdm
 
     g = torch.Generator().manual_seed(config.seed)
