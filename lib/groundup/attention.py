@@ -59,7 +59,9 @@ def causal_mask(T: int, device: torch.device | str | None = None) -> Tensor:
     return torch.ones(T, T, dtype=torch.bool, device=device).tril()  # (T, T)
 
 
-def banded_causal_mask(T: int, window: int, device: torch.device | str | None = None) -> Tensor:
+def banded_causal_mask(
+    T: int, window: int, device: torch.device | str | None = None
+) -> Tensor:
     """(T, T) causal mask that also hides keys more than ``window - 1`` steps back.
 
     Token t sees tokens max(0, t - window + 1)..t: a fixed local window, like a
@@ -74,7 +76,9 @@ def banded_causal_mask(T: int, window: int, device: torch.device | str | None = 
     return ones.tril() & ones.triu(-(window - 1))  # (T, T)
 
 
-def cached_causal_mask(T_q: int, T_k: int, device: torch.device | str | None = None) -> Tensor:
+def cached_causal_mask(
+    T_q: int, T_k: int, device: torch.device | str | None = None
+) -> Tensor:
     """(T_q, T_k) causal mask when the queries are the *last* T_q of T_k positions.
 
     With a KV cache the keys hold every token so far (T_k) but only the new tokens
@@ -85,12 +89,19 @@ def cached_causal_mask(T_q: int, T_k: int, device: torch.device | str | None = N
     [[1, 1, 1, 0], [1, 1, 1, 1]]
     """
     if T_q > T_k:
-        raise ValueError(f"cannot have more queries ({T_q}) than keys ({T_k}): the keys include the queries' own tokens.")
+        raise ValueError(
+            f"cannot have more queries ({T_q}) than keys ({T_k}): the keys include the "
+            "queries' own tokens."
+        )
     # tril(diagonal=d) keeps j <= i + d; query i is at position i + (T_k - T_q).
-    return torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril(diagonal=T_k - T_q)  # (T_q, T_k)
+    return torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril(
+        diagonal=T_k - T_q
+    )  # (T_q, T_k)
 
 
-def padding_mask(lengths_or_attention_mask: Tensor | Sequence[int], T: int | None = None) -> Tensor:
+def padding_mask(
+    lengths_or_attention_mask: Tensor | Sequence[int], T: int | None = None
+) -> Tensor:
     """(B, 1, 1, T) boolean key mask that hides padding, broadcastable to (B, nh, T, T).
 
     Accepts either the true lengths of right-padded sequences (B,), or a
@@ -98,7 +109,8 @@ def padding_mask(lengths_or_attention_mask: Tensor | Sequence[int], T: int | Non
 
     >>> padding_mask([2, 3]).int().flatten(1).tolist()
     [[1, 1, 0], [1, 1, 1]]
-    >>> padding_mask(torch.tensor([[0, 1, 1]])).int().flatten(1).tolist()  # left padding
+    >>> # left padding
+    >>> padding_mask(torch.tensor([[0, 1, 1]])).int().flatten(1).tolist()
     [[0, 1, 1]]
     """
     x = torch.as_tensor(lengths_or_attention_mask)
@@ -109,8 +121,8 @@ def padding_mask(lengths_or_attention_mask: Tensor | Sequence[int], T: int | Non
         keep = x.bool()
     else:
         raise ValueError(
-            "padding_mask expects lengths of shape (B,) or an attention_mask of shape (B, T), "
-            f"got a tensor of shape {tuple(x.shape)}."
+            "padding_mask expects lengths of shape (B,) or an attention_mask of shape "
+            f"(B, T), got a tensor of shape {tuple(x.shape)}."
         )
     return keep[:, None, None, :]  # (B, 1, 1, T)
 
@@ -151,9 +163,9 @@ def scaled_dot_product_attention(
 
     Args:
         q: queries (..., T_q, hs); k: keys (..., T_k, hs); v: values (..., T_k, hs_v).
-        mask: boolean (True = may attend) or additive float, broadcastable to (..., T_q, T_k).
-        dropout_p: dropout on the attention weights (applied whenever > 0; pass 0 at eval).
-        scale: multiplies the scores; defaults to 1 / sqrt(d_k) with d_k = hs.
+        mask: boolean (True = may attend) or additive float, broadcastable to (..., T_q,
+        T_k). dropout_p: dropout on the attention weights (applied whenever > 0; pass 0
+        at eval). scale: multiplies the scores; defaults to 1 / sqrt(d_k) with d_k = hs.
         return_weights: also return the weights (..., T_q, T_k) (before dropout).
 
     Scaling by 1/sqrt(d_k) keeps the scores' variance near 1 when q and k have unit
@@ -163,7 +175,9 @@ def scaled_dot_product_attention(
 
     >>> q = k = torch.tensor([[1.0, 0.0], [0.0, 1.0]])   # (T=2, hs=2)
     >>> v = torch.tensor([[10.0], [20.0]])               # (T=2, 1)
-    >>> y, w = scaled_dot_product_attention(q, k, v, causal_mask(2), return_weights=True)
+    >>> y, w = scaled_dot_product_attention(
+    ...     q, k, v, causal_mask(2), return_weights=True
+    ... )
     >>> [[round(x, 2) for x in row] for row in w.tolist()]   # token 0 sees only itself
     [[1.0, 0.0], [0.33, 0.67]]
     >>> [round(x, 2) for x in y.flatten().tolist()]
@@ -172,7 +186,8 @@ def scaled_dot_product_attention(
     _check_qkv(q, k, v)
     d_k = q.size(-1)
     scale = 1.0 / math.sqrt(d_k) if scale is None else scale
-    scores = (q @ k.transpose(-2, -1)) * scale  # (..., T_q, hs) @ (..., hs, T_k) -> (..., T_q, T_k)
+    # (..., T_q, hs) @ (..., hs, T_k) -> (..., T_q, T_k)
+    scores = (q @ k.transpose(-2, -1)) * scale
     dead = None
     if mask is not None:
         if mask.dtype == torch.bool:
@@ -182,13 +197,16 @@ def scaled_dot_product_attention(
         # A row with every key masked would be softmax(-inf, ..., -inf) = NaN: give it
         # zero weights instead (that is what F.scaled_dot_product_attention does).
         # (detach: only a yes/no per row, so autograd need not keep the scores for it)
-        # No data-dependent Python branch here, so meta tensors and torch.compile still work.
-        dead = scores.detach().amax(dim=-1, keepdim=True) == float("-inf")  # (..., T_q, 1)
+        # No data-dependent Python branch here, so meta tensors and torch.compile
+        # still work. (..., T_q, 1)
+        dead = scores.detach().amax(dim=-1, keepdim=True) == float("-inf")
         scores = scores.masked_fill(dead, 0.0)
     weights = torch.softmax(scores, dim=-1)  # (..., T_q, T_k), each row sums to 1
     if dead is not None:
         weights = weights.masked_fill(dead, 0.0)
-    dropped = F.dropout(weights, p=dropout_p, training=True) if dropout_p > 0 else weights
+    dropped = (
+        F.dropout(weights, p=dropout_p, training=True) if dropout_p > 0 else weights
+    )
     y = dropped @ v  # (..., T_q, T_k) @ (..., T_k, hs_v) -> (..., T_q, hs_v)
     return (y, weights) if return_weights else y
 
@@ -212,7 +230,10 @@ def sdpa_fast(
     """
     _check_qkv(q, k, v)
     if is_causal and mask is not None:
-        raise ValueError("Pass either is_causal=True or a mask, not both: fold the causal mask into `mask`.")
+        raise ValueError(
+            "Pass either is_causal=True or a mask, not both: fold the causal mask into "
+            "`mask`."
+        )
     if mask is not None and mask.dtype != torch.bool:
         mask = mask.to(q.dtype)
     return F.scaled_dot_product_attention(
@@ -254,11 +275,15 @@ class LayerKVCache:
         return 0 if self.k is None else self.k.size(-2)
 
     def update(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """Append the new tokens' k, v (B, nh, T_new, hs); return all of them (B, nh, T_past + T_new, hs)."""
-        if self.k is not None and (k.shape[:2] != self.k.shape[:2] or k.size(-1) != self.k.size(-1)):
+        """Append the new tokens' k, v (B, nh, T_new, hs); return all of them
+        (B, nh, T_past + T_new, hs)."""
+        if self.k is not None and (
+            k.shape[:2] != self.k.shape[:2] or k.size(-1) != self.k.size(-1)
+        ):
             raise ValueError(
-                f"the new keys {tuple(k.shape)} do not continue the cached ones {tuple(self.k.shape)}: "
-                "batch, heads and head size must match (a new prompt needs a new cache)."
+                f"the new keys {tuple(k.shape)} do not continue the cached ones "
+                f"{tuple(self.k.shape)}: batch, heads and head size must match (a new "
+                "prompt needs a new cache)."
             )
         # Concatenate along time, dim -2: (B, nh, T_past, hs) + (B, nh, T_new, hs).
         self.k = k if self.k is None else torch.cat([self.k, k], dim=-2)
@@ -376,7 +401,8 @@ class MultiHeadAttention(nn.Module):
         need_weights: bool = False,
         cache: LayerKVCache | None = None,
     ) -> Tensor | tuple[Tensor, Tensor]:
-        """x (B, T, C) -> y (B, T, C), or (y, weights (B, nh, T, T_k)) if ``need_weights``.
+        """x (B, T, C) -> y (B, T, C), or (y, weights (B, nh, T, T_k)) if
+        ``need_weights``.
 
         ``attn_mask``: boolean (True = may attend) or additive float, broadcastable to
         (B, nh, T, T_k), e.g. ``padding_mask(lengths)`` of shape (B, 1, 1, T). It is
@@ -388,8 +414,9 @@ class MultiHeadAttention(nn.Module):
         """
         if x.dim() != 3 or x.size(-1) != self.n_embd:
             raise ValueError(
-                f"MultiHeadAttention expects x of shape (B, T, n_embd={self.n_embd}), got {tuple(x.shape)}. "
-                "A single sequence needs a batch dimension: x[None]."
+                f"MultiHeadAttention expects x of shape (B, T, n_embd={self.n_embd}), "
+                f"got {tuple(x.shape)}. A single sequence needs a batch dimension: "
+                "x[None]."
             )
         B, T, C = x.shape
         nh, hs = self.n_head, self.head_size
@@ -409,17 +436,33 @@ class MultiHeadAttention(nn.Module):
 
         p = self.attn_dropout.p if self.training else 0.0
         weights = None
-        if self.fast and not need_weights and self.causal and attn_mask is None and bias is None and T_k == T:
-            # The common GPT case: let the kernel apply the causal mask without building it.
+        if (
+            self.fast
+            and not need_weights
+            and self.causal
+            and attn_mask is None
+            and bias is None
+            and T_k == T
+        ):
+            # The common GPT case: let the kernel apply the causal
+            # mask without building it.
             y = sdpa_fast(q, k, v, dropout_p=p, is_causal=True)  # (B, nh, T, hs)
         else:
             # With a cache, a single new token sees every key: no causal mask to build.
-            causal = None if not self.causal or T == 1 else cached_causal_mask(T, T_k, x.device)  # (T, T_k)
-            mask = _combine_masks([causal, attn_mask, bias], q.dtype)  # broadcasts to (B, nh, T, T_k)
+            causal = (
+                None
+                if not self.causal or T == 1
+                else cached_causal_mask(T, T_k, x.device)
+            )  # (T, T_k)
+            # broadcasts to (B, nh, T, T_k)
+            mask = _combine_masks([causal, attn_mask, bias], q.dtype)
             if self.fast and not need_weights:
                 y = sdpa_fast(q, k, v, mask, dropout_p=p)  # (B, nh, T, hs)
             else:
-                y, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p=p, return_weights=True)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C)
+                y, weights = scaled_dot_product_attention(
+                    q, k, v, mask, dropout_p=p, return_weights=True
+                )
+        # (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, C)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
         y = self.resid_dropout(self.c_proj(y))  # (B, T, C)
         return (y, weights) if need_weights else y

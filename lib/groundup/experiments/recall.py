@@ -119,20 +119,29 @@ class RecallConfig:
             raise ValueError(f"window={self.window} must be shorter than min_distance={self.min_distance}.")
 
 
-def make_recall_batch(config: RecallConfig, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-    """Sample sequences (B, T), answers (B,) in [0, n_values), and the position of the needed pair (B,).
+def make_recall_batch(
+    config: RecallConfig, batch_size: int, generator: torch.Generator
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Sample sequences (B, T), answers (B,) in [0, n_values), and the position
+    of the needed pair (B,).
 
-    Token ids: 0..n_filler-1 filler, then pair (key, value) = n_filler + key*n_values + value,
-    then query(key) = n_filler + n_keys*n_values + key.
+    Token ids: 0..n_filler-1 filler, then pair (key, value) = n_filler + key*n_values +
+    value, then query(key) = n_filler + n_keys*n_values + key.
     """
     c, B, T = config, batch_size, config.seq_len
-    x = torch.randint(c.n_filler, (B, T), generator=generator)  # (B, T) filler everywhere
-    keys = torch.rand(B, c.n_keys, generator=generator).argsort(dim=1)[:, : c.n_pairs]  # (B, n_pairs) distinct
-    values = torch.randint(c.n_values, (B, c.n_pairs), generator=generator)  # (B, n_pairs)
+    # (B, T) filler everywhere
+    x = torch.randint(c.n_filler, (B, T), generator=generator)
+    # (B, n_pairs) distinct
+    keys = torch.rand(B, c.n_keys, generator=generator).argsort(dim=1)[:, : c.n_pairs]
+    # (B, n_pairs)
+    values = torch.randint(c.n_values, (B, c.n_pairs), generator=generator)
     last_slot = T - 1 - c.min_distance  # latest position allowed for a pair
-    slots = torch.rand(B, last_slot + 1, generator=generator).argsort(dim=1)[:, : c.n_pairs]  # (B, n_pairs)
+    slots = torch.rand(B, last_slot + 1, generator=generator).argsort(dim=1)[
+        :, : c.n_pairs
+    ]  # (B, n_pairs)
     x.scatter_(1, slots, c.n_filler + keys * c.n_values + values)
-    asked = torch.randint(c.n_pairs, (B, 1), generator=generator)  # (B, 1) which pair to ask for
+    # (B, 1) which pair to ask for
+    asked = torch.randint(c.n_pairs, (B, 1), generator=generator)
     x[:, -1] = c.n_filler + c.n_keys * c.n_values + keys.gather(1, asked)[:, 0]
     return x, values.gather(1, asked)[:, 0], slots.gather(1, asked)[:, 0]
 
@@ -154,7 +163,8 @@ def move_pair(x: Tensor, where: Tensor, distance: int) -> tuple[Tensor, Tensor]:
 
 
 class RecallModel(nn.Module):
-    """Embedding -> one pre-norm attention block (attention + MLP) -> classifier on the last token.
+    """Embedding -> one pre-norm attention block (attention + MLP) ->
+    classifier on the last token.
 
     ``window=None`` attends over the whole causal prefix; ``window=w`` adds a banded
     mask so each token sees only the last w tokens. The parameters are identical.
@@ -165,28 +175,45 @@ class RecallModel(nn.Module):
     ``MultiHeadAttention``). The exercise plugs the learner's layer in here.
     """
 
-    def __init__(self, config: RecallConfig, window: int | None = None, attention: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        config: RecallConfig,
+        window: int | None = None,
+        attention: nn.Module | None = None,
+    ) -> None:
         super().__init__()
         C = config.n_embd
         self.window = window
         self.wte = nn.Embedding(config.vocab_size, C)
         self.ln_1 = nn.LayerNorm(C)
-        self.attn = MultiHeadAttention(C, config.n_head, causal=True) if attention is None else attention
+        self.attn = (
+            MultiHeadAttention(C, config.n_head, causal=True)
+            if attention is None
+            else attention
+        )
         self.ln_2 = nn.LayerNorm(C)
         self.mlp = nn.Sequential(nn.Linear(C, 4 * C), nn.GELU(), nn.Linear(4 * C, C))
         self.ln_f = nn.LayerNorm(C)
         self.head = nn.Linear(C, config.n_values)
 
-    def forward(self, idx: Tensor, need_weights: bool = False) -> Tensor | tuple[Tensor, Tensor]:
-        """idx (B, T) -> logits over values (B, n_values) [, attention weights (B, nh, T, T)]."""
+    def forward(
+        self, idx: Tensor, need_weights: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """idx (B, T) -> logits over values (B, n_values) [, attention
+        weights (B, nh, T, T)]."""
         T = idx.size(1)
-        mask = None if self.window is None else banded_causal_mask(T, self.window, idx.device)  # (T, T)
+        mask = (
+            None
+            if self.window is None
+            else banded_causal_mask(T, self.window, idx.device)
+        )  # (T, T)
         x = self.wte(idx)  # (B, T, C)
         if need_weights:
             a, w = self.attn(self.ln_1(x), attn_mask=mask, need_weights=True)
         else:  # a plugged-in layer need not know need_weights
             a, w = self.attn(self.ln_1(x), attn_mask=mask), None
-        # Only the query's answer is scored, so the rest of the block runs on the last token.
+        # Only the query's answer is scored, so the rest of the
+        # block runs on the last token.
         h = x[:, -1] + a[:, -1]  # (B, C)
         h = h + self.mlp(self.ln_2(h))  # (B, C)
         logits = self.head(self.ln_f(h))  # (B, n_values)
