@@ -64,7 +64,8 @@ class PositionScheme(nn.Module):
     """
 
     def add_to_input(self, x: Tensor, offset: int = 0) -> Tensor:
-        """Return ``x`` (B, T, C) with the encoding of positions offset..offset+T-1 added."""
+        """Return ``x`` (B, T, C) with the encoding of positions
+        offset..offset+T-1 added."""
         return x
 
     def rotate_qk(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor]:
@@ -111,11 +112,12 @@ class LearnedPositions(PositionScheme):
         T = x.size(1)
         if offset + T > self.block_size:
             raise ValueError(
-                f"LearnedPositions has {self.block_size} rows (block_size={self.block_size}) "
-                f"but was asked for positions {offset}..{offset + T - 1}. Learned positions "
-                "cannot go past the training window: crop the input to the last "
-                f"{self.block_size} tokens, or use a scheme that extrapolates "
-                "('sinusoidal', 'rope', 'alibi')."
+                f"LearnedPositions has {self.block_size} rows "
+                f"(block_size={self.block_size}) but was asked for positions "
+                f"{offset}..{offset + T - 1}. Learned positions cannot go past the "
+                f"training window: crop the input to the last {self.block_size} "
+                "tokens, or use a scheme that extrapolates ('sinusoidal', 'rope', "
+                "'alibi')."
             )
         pos = torch.arange(offset, offset + T, device=x.device)  # (T,)
         return x + self.wpe(pos)  # (B, T, C) + (T, C) -> (B, T, C)
@@ -127,7 +129,8 @@ class LearnedPositions(PositionScheme):
 
 
 def sinusoidal_encoding(T: int, d_model: int, *, offset: int = 0) -> Tensor:
-    """The fixed encoding of "Attention Is All You Need", sec. 3.5, for positions offset..offset+T-1.
+    """The fixed encoding of "Attention Is All You Need", sec. 3.5, for
+    positions offset..offset+T-1.
 
         PE(pos, 2i)   = sin(pos / 10000^(2i / d_model))
         PE(pos, 2i+1) = cos(pos / 10000^(2i / d_model))
@@ -143,7 +146,8 @@ def sinusoidal_encoding(T: int, d_model: int, *, offset: int = 0) -> Tensor:
     """
     if d_model % 2 != 0:
         raise ValueError(
-            f"sinusoidal_encoding needs an even d_model (sin/cos pairs), got d_model={d_model}."
+            "sinusoidal_encoding needs an even d_model (sin/cos pairs), got "
+            f"d_model={d_model}."
         )
     pos = torch.arange(offset, offset + T, dtype=torch.float32)[:, None]  # (T, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float32)  # (d_model/2,)
@@ -187,7 +191,12 @@ class SinusoidalPositions(PositionScheme):
 
 
 def rope_cos_sin(
-    T: int, head_size: int, base: float = 10000.0, *, offset: int = 0, scale: float = 1.0
+    T: int,
+    head_size: int,
+    base: float = 10000.0,
+    *,
+    offset: int = 0,
+    scale: float = 1.0,
 ) -> tuple[Tensor, Tensor]:
     """cos and sin tables (T, hs) for RoPE, in the "half-split" layout of Llama.
 
@@ -205,10 +214,17 @@ def rope_cos_sin(
     ([1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0])
     """
     if head_size % 2 != 0:
-        raise ValueError(f"RoPE turns channels in pairs, so head_size must be even; got {head_size}.")
-    theta = 1.0 / (base ** (torch.arange(0, head_size, 2, dtype=torch.float32) / head_size))  # (hs/2,)
+        raise ValueError(
+            f"RoPE turns channels in pairs, so head_size must be even; got {head_size}."
+        )
+    theta = 1.0 / (
+        base ** (torch.arange(0, head_size, 2, dtype=torch.float32) / head_size)
+    )  # (hs/2,)
     if not scale > 0:
-        raise ValueError(f"rope_cos_sin needs scale > 0 (positions are multiplied by it), got scale={scale}.")
+        raise ValueError(
+            "rope_cos_sin needs scale > 0 (positions are multiplied by it), got "
+            f"scale={scale}."
+        )
     m = torch.arange(offset, offset + T, dtype=torch.float32) * scale  # (T,)
     angle = torch.outer(m, theta)  # (T, hs/2)
     angle = torch.cat([angle, angle], dim=-1)  # (T, hs)
@@ -216,7 +232,8 @@ def rope_cos_sin(
 
 
 def rotate_half(x: Tensor) -> Tensor:
-    """(x1, x2) -> (-x2, x1) on the two halves of the last dim: a 90-degree turn of each pair.
+    """(x1, x2) -> (-x2, x1) on the two halves of the last dim: a
+    90-degree turn of each pair.
 
     >>> rotate_half(torch.tensor([1., 2., 3., 4.])).tolist()
     [-3.0, -4.0, 1.0, 2.0]

@@ -122,20 +122,27 @@ class Block(nn.Module):
 
 
 class TinyCausalLM(nn.Module):
-    """Token embedding + position scheme + ``n_layer`` blocks + LM head; the scheme is the only difference."""
+    """Token embedding + position scheme + ``n_layer`` blocks + LM head; the scheme
+    is the only difference."""
 
     def __init__(self, vocab_size: int, config: ExtrapolationConfig, kind: str,
                  positions: PositionScheme | None = None) -> None:
-        """``positions``: a scheme object to use instead of ``build_positions(kind)`` (e.g. your own RoPE)."""
+        """``positions``: a scheme object to use instead of ``build_positions(kind)``
+        (e.g. your own RoPE)."""
         super().__init__()
         C = config.n_embd
         self.kind = kind
         if positions is None:
-            positions = build_positions(kind, block_size=config.block_size, n_embd=C, n_head=config.n_head)
+            positions = build_positions(
+                kind, block_size=config.block_size, n_embd=C, n_head=config.n_head
+            )
         self.positions = positions
         self.wte = nn.Embedding(vocab_size, C)
-        # One scheme object shared by the input and every layer (rope and alibi cache tables).
-        self.blocks = nn.ModuleList(Block(C, config.n_head, self.positions) for _ in range(config.n_layer))
+        # One scheme object shared by the input and every layer (rope
+        # and alibi cache tables).
+        self.blocks = nn.ModuleList(
+            Block(C, config.n_head, self.positions) for _ in range(config.n_layer)
+        )
         self.ln_f = nn.LayerNorm(C)
         self.lm_head = nn.Linear(C, vocab_size)
 
