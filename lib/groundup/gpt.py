@@ -43,58 +43,82 @@ class GPTConfig:
     n_layer: int = 12  # number of Transformer blocks
     n_head: int = 12  # attention heads nh per block; hs = n_embd // n_head
     n_embd: int = 768  # width C of the residual stream (the paper's d_model)
-    dropout: float = 0.0  # dropout probability (GPT-2 used 0.1 in pretraining; 0 to fine-tune)
+    # dropout probability (GPT-2 used 0.1 in pretraining; 0 to fine-tune)
+    dropout: float = 0.0
     bias: bool = True  # biases in Linear and LayerNorm layers (GPT-2: True)
-    position: str = "learned"  # position scheme: learned | sinusoidal | rope | alibi | none
+    # position scheme: learned | sinusoidal | rope | alibi | none
+    position: str = "learned"
     layer_norm_eps: float = 1e-5  # epsilon inside LayerNorm's square root (GPT-2: 1e-5)
-    fast: bool = True  # fused kernels (SDPA, F.layer_norm, F.gelu); False = written-out math
+    # fused kernels (SDPA, F.layer_norm, F.gelu); False = written-out math
+    fast: bool = True
 
     def __post_init__(self) -> None:
         for name in ("block_size", "vocab_size", "n_layer", "n_head", "n_embd"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"GPTConfig.{name} must be a positive integer, got {value!r}.")
+                raise ValueError(
+                    f"GPTConfig.{name} must be a positive integer, got {value!r}."
+                )
         if self.n_embd % self.n_head != 0:
             raise ValueError(
-                f"GPTConfig.n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}): "
-                f"each head gets n_embd // n_head channels. Try n_embd={self.n_head * max(1, self.n_embd // self.n_head)}."
+                f"GPTConfig.n_embd ({self.n_embd}) must be divisible by n_head "
+                f"({self.n_head}): each head gets n_embd // n_head channels. Try "
+                f"n_embd={self.n_head * max(1, self.n_embd // self.n_head)}."
             )
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"GPTConfig.dropout must be in [0, 1), got {self.dropout!r}.")
+            raise ValueError(
+                f"GPTConfig.dropout must be in [0, 1), got {self.dropout!r}."
+            )
         if self.position not in POSITION_KINDS:
-            raise ValueError(f"GPTConfig.position must be one of {POSITION_KINDS}, got {self.position!r}.")
+            raise ValueError(
+                f"GPTConfig.position must be one of {POSITION_KINDS}, got "
+                f"{self.position!r}."
+            )
         if not self.layer_norm_eps > 0:
-            raise ValueError(f"GPTConfig.layer_norm_eps must be > 0, got {self.layer_norm_eps!r}.")
+            raise ValueError(
+                f"GPTConfig.layer_norm_eps must be > 0, got {self.layer_norm_eps!r}."
+            )
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "GPTConfig":
-        """The four OpenAI GPT-2 sizes and two course sizes, e.g. ``preset("gpt2", dropout=0.1)``."""
+        """The four OpenAI GPT-2 sizes and two course sizes, e.g.
+        ``preset("gpt2", dropout=0.1)``."""
         presets = {
             "gpt2": dict(n_layer=12, n_head=12, n_embd=768),  # 124M
             "gpt2-medium": dict(n_layer=24, n_head=16, n_embd=1024),  # 350M
             "gpt2-large": dict(n_layer=36, n_head=20, n_embd=1280),  # 774M
             "gpt2-xl": dict(n_layer=48, n_head=25, n_embd=1600),  # 1558M
             # nanoGPT's CPU recipe (character level): trains in minutes on 2 cores
-            "course-tiny": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, vocab_size=256),
+            "course-tiny": dict(
+                n_layer=4, n_head=4, n_embd=128, block_size=64, vocab_size=256
+            ),
             # nanoGPT's shakespeare-char GPU recipe (10.7M parameters at V=65)
-            "course-small": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, vocab_size=256),
+            "course-small": dict(
+                n_layer=6, n_head=6, n_embd=384, block_size=256, vocab_size=256
+            ),
         }
         if name not in presets:
-            raise ValueError(f"unknown GPT preset {name!r}; choose one of {sorted(presets)}.")
+            raise ValueError(
+                f"unknown GPT preset {name!r}; choose one of {sorted(presets)}."
+            )
         return cls(**{**presets[name], **overrides})
 
 
 # ----------------------------------------------------------------------------- layers
-def layer_norm_naive(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float) -> torch.Tensor:
+def layer_norm_naive(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, eps: float
+) -> torch.Tensor:
     """Ba et al. 2016, eq. 3-4, over the last dimension:
 
-        y = (x - mean) / sqrt(var + eps) * weight + bias,  var = mean((x - mean)^2)  (biased)
+        y = (x - mean) / sqrt(var + eps) * weight + bias,  var =
+        mean((x - mean)^2) (biased)
 
     >>> layer_norm_naive(torch.tensor([[1., 3.]]), torch.ones(2), None, 0.0)
     tensor([[-1.,  1.]])
     """
     mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
-    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)  # (..., 1) biased: divide by C, not C-1
+    # (..., 1) biased: divide by C, not C-1
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
     y = (x - mean) / torch.sqrt(var + eps) * weight
     return y + bias if bias is not None else y
 
@@ -102,7 +126,9 @@ def layer_norm_naive(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
 class LayerNorm(nn.Module):
     """LayerNorm with an optional bias (PyTorch's had none to switch off before 2.1)."""
 
-    def __init__(self, n_embd: int, *, bias: bool = True, eps: float = 1e-5, fast: bool = True):
+    def __init__(
+        self, n_embd: int, *, bias: bool = True, eps: float = 1e-5, fast: bool = True
+    ):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(n_embd))
         self.bias = nn.Parameter(torch.zeros(n_embd)) if bias else None
@@ -122,11 +148,14 @@ def gelu_tanh_naive(x: torch.Tensor) -> torch.Tensor:
     >>> gelu_tanh_naive(torch.tensor([0.0, 100.0]))
     tensor([  0., 100.])
     """
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    return (
+        0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    )
 
 
 class MLP(nn.Module):
-    """Position-wise feed-forward network (Vaswani et al. eq. 2) with GELU: C -> 4C -> C."""
+    """Position-wise feed-forward network (Vaswani et al. eq. 2)
+    with GELU: C -> 4C -> C."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -150,16 +179,23 @@ class Block(nn.Module):
 
     def __init__(self, config: GPTConfig, attn: nn.Module):
         super().__init__()
-        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias, eps=config.layer_norm_eps, fast=config.fast)
+        self.ln_1 = LayerNorm(
+            config.n_embd, bias=config.bias, eps=config.layer_norm_eps, fast=config.fast
+        )
         self.attn = attn
-        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias, eps=config.layer_norm_eps, fast=config.fast)
+        self.ln_2 = LayerNorm(
+            config.n_embd, bias=config.bias, eps=config.layer_norm_eps, fast=config.fast
+        )
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, cache: LayerKVCache | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cache: LayerKVCache | None = None
+    ) -> torch.Tensor:
         h = self.ln_1(x)
         # Only pass the cache when there is one, so attention modules without a cache
         # argument (your own, from Chapter 3) still plug in.
-        x = x + (self.attn(h) if cache is None else self.attn(h, cache=cache))  # (B, T, C)
+        # (B, T, C)
+        x = x + (self.attn(h) if cache is None else self.attn(h, cache=cache))
         return x + self.mlp(self.ln_2(x))  # (B, T, C)
 
 
@@ -203,36 +239,55 @@ class GPT(nn.Module):
     ):
         super().__init__()
         self.config = config
-        pos = positions if positions is not None else build_positions(
-            config.position, block_size=config.block_size, n_embd=config.n_embd, n_head=config.n_head
+        pos = (
+            positions
+            if positions is not None
+            else build_positions(
+                config.position,
+                block_size=config.block_size,
+                n_embd=config.n_embd,
+                n_head=config.n_head,
+            )
         )
         inside = _acts_inside_attention(pos)
         make_attn = attention_factory or default_attention
         make_block = block_factory or Block
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(config.vocab_size, config.n_embd),
-            drop=nn.Dropout(config.dropout),
-            h=nn.ModuleList(
-                make_block(config, make_attn(config, pos) if inside else make_attn(config))
-                for _ in range(config.n_layer)
-            ),
-            ln_f=LayerNorm(config.n_embd, bias=config.bias, eps=config.layer_norm_eps, fast=config.fast),
-        ))
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.vocab_size, config.n_embd),
+                drop=nn.Dropout(config.dropout),
+                h=nn.ModuleList(
+                    make_block(
+                        config, make_attn(config, pos) if inside else make_attn(config)
+                    )
+                    for _ in range(config.n_layer)
+                ),
+                ln_f=LayerNorm(
+                    config.n_embd,
+                    bias=config.bias,
+                    eps=config.layer_norm_eps,
+                    fast=config.fast,
+                ),
+            )
+        )
         if isinstance(getattr(pos, "wpe", None), nn.Embedding):
-            # GPT-2's checkpoint calls the learned table transformer.wpe. Register the scheme's
-            # own nn.Embedding under that name and keep the scheme itself out of the module tree,
-            # so state_dict() has exactly one key for it and OpenAI's weights load by name.
+            # GPT-2's checkpoint calls the learned table transformer.wpe. Register the
+            # scheme's own nn.Embedding under that name and keep the scheme itself out
+            # of the module tree, so state_dict() has exactly one key for it and
+            # OpenAI's weights load by name.
             self.transformer.wpe = pos.wpe
             object.__setattr__(self, "positions", pos)
         else:
-            self.positions = pos  # sinusoidal/rope/alibi/none: registered (buffers move with .to())
+            # sinusoidal/rope/alibi/none: registered (buffers move with .to())
+            self.positions = pos
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         # Weight tying (Press & Wolf 2017), as GPT-2 does: the output projection is the
         # token embedding, so a token's input and output vectors are one and the same.
         self.lm_head.weight = self.transformer.wte.weight
         self.apply(self._init_weights)
         # GPT-2 sec. 2.3: scale the weights of residual layers at init by 1/sqrt(N), N =
-        # number of residual layers = 2 per block (attention and MLP each add to the stream).
+        # number of residual layers = 2 per block (attention and MLP
+        # each add to the stream).
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
@@ -247,10 +302,12 @@ class GPT(nn.Module):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
     def num_params(self, non_embedding: bool = True) -> int:
-        """Parameters, the tied wte/lm_head matrix counted once. ``non_embedding`` leaves
-        out the position table (a lookup, not a matmul) but keeps wte, which is also the
-        output layer. GPT-2 small: 124,439,808 in all, 123,653,376 non-embedding."""
-        n = sum(p.numel() for p in self.parameters())  # parameters() yields a shared tensor once
+        """Parameters, the tied wte/lm_head matrix counted once. ``non_embedding``
+        leaves out the position table (a lookup, not a matmul) but keeps wte, which is
+        also the output layer. GPT-2 small: 124,439,808 in all,
+        123,653,376 non-embedding."""
+        # parameters() yields a shared tensor once
+        n = sum(p.numel() for p in self.parameters())
         if non_embedding and "wpe" in self.transformer:
             n -= self.transformer.wpe.weight.numel()
         return n
@@ -258,21 +315,31 @@ class GPT(nn.Module):
     def flops_per_token(self, T: int | None = None) -> int:
         """Training FLOPs per token (Kaplan et al. 2020, sec. 2.1; PaLM appendix B):
 
-        - every weight does one multiply-add (2 FLOPs) per token in the forward pass, and
-          the backward pass costs twice the forward (gradients for inputs and weights):
-          2N + 4N = 6N, with N = num_params(non_embedding=True);
+        - every weight does one multiply-add (2 FLOPs) per token in the forward pass,
+          and the backward pass costs twice the forward (gradients for inputs and
+          weights): 2N + 4N = 6N, with N = num_params(non_embedding=True);
         - attention scores QK^T and the weighted sum AV are matmuls with no weights: per
           layer and token, 2*T*C FLOPs each forward, so 4*T*C forward and 12*T*C for
           forward + backward, over n_layer layers: 12 * n_layer * C * T.
 
-        >>> GPT(GPTConfig.preset("course-tiny")).flops_per_token() == 6 * 826_112 + 12 * 4 * 128 * 64
+        >>> tiny = GPT(GPTConfig.preset("course-tiny"))
+        >>> tiny.flops_per_token() == 6 * 826_112 + 12 * 4 * 128 * 64
         True
         """
         T = T or self.config.block_size
-        return 6 * self.num_params(non_embedding=True) + 12 * self.config.n_layer * self.config.n_embd * T
+        return (
+            6 * self.num_params(non_embedding=True)
+            + 12 * self.config.n_layer * self.config.n_embd * T
+        )
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, *, cache: KVCache | None = None,
-                last_only: bool = False):
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        *,
+        cache: KVCache | None = None,
+        last_only: bool = False,
+    ):
         """idx (B, T) int64 token ids -> (logits (B, T, V), loss or None).
 
         ``targets`` (B, T) are the next tokens; -1 marks positions to ignore.
@@ -283,35 +350,50 @@ class GPT(nn.Module):
         decoding needs, and it skips most of the lm_head's T x C x V multiply-adds."""
         if idx.dim() != 2 or idx.dtype not in (torch.int64, torch.int32):
             raise ValueError(
-                f"GPT expects idx of shape (B, T) with integer token ids, got shape {tuple(idx.shape)} "
-                f"dtype {idx.dtype}. A single sequence needs a batch dimension: idx[None]."
+                "GPT expects idx of shape (B, T) with integer token ids, got shape "
+                f"{tuple(idx.shape)} dtype {idx.dtype}. A single sequence needs a "
+                "batch dimension: idx[None]."
             )
         T = idx.size(1)
         past = 0 if cache is None else cache.length  # position of idx's first token
         if past + T > self.config.block_size and self.config.position == "learned":
             raise ValueError(
-                f"sequence length {past + T} is longer than block_size={self.config.block_size}: the learned "
-                f"position table has only {self.config.block_size} rows. Crop the input to the last "
+                f"sequence length {past + T} is longer than "
+                f"block_size={self.config.block_size}: the learned position table has "
+                f"only {self.config.block_size} rows. Crop the input to the last "
                 f"{self.config.block_size} tokens (generate() does this for you)."
             )
         if cache is not None and len(cache.layers) != len(self.transformer.h):
-            raise ValueError(f"the KVCache has {len(cache.layers)} layers, the model {len(self.transformer.h)}: "
-                             "make it with KVCache(model.config.n_layer).")
+            raise ValueError(
+                f"the KVCache has {len(cache.layers)} layers, the model "
+                f"{len(self.transformer.h)}: make it with "
+                "KVCache(model.config.n_layer)."
+            )
         x = self.transformer.wte(idx)  # (B, T, C)
         # Absolute schemes add the encoding of positions past..past+T-1.
-        x = self.positions.add_to_input(x, offset=past) if past else self.positions.add_to_input(x)  # (B, T, C)
+        x = (
+            self.positions.add_to_input(x, offset=past)
+            if past
+            else self.positions.add_to_input(x)
+        )  # (B, T, C)
         x = self.transformer.drop(x)
         for i, block in enumerate(self.transformer.h):
-            x = block(x) if cache is None else block(x, cache=cache.layers[i])  # (B, T, C)
+            # (B, T, C)
+            x = block(x) if cache is None else block(x, cache=cache.layers[i])
         if last_only:
             if targets is not None:
-                raise ValueError("last_only=True computes one position's logits; the loss needs all of them.")
+                raise ValueError(
+                    "last_only=True computes one position's logits; the loss needs all "
+                    "of them."
+                )
             x = x[:, -1:, :]  # (B, 1, C)
         x = self.transformer.ln_f(x)
         logits = self.lm_head(x)  # (B, T, V), or (B, 1, V) with last_only
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
+            loss = F.cross_entropy(
+                logits.view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1
+            )
         return logits, loss
 
     @torch.no_grad()
@@ -349,8 +431,13 @@ class GPT(nn.Module):
 
     # ------------------------------------------------------------------------- loading
     @classmethod
-    def from_hf(cls, path_or_name: str | os.PathLike, *, dtype: torch.dtype = torch.float32,
-                dropout: float = 0.0) -> "GPT":
+    def from_hf(
+        cls,
+        path_or_name: str | os.PathLike,
+        *,
+        dtype: torch.dtype = torch.float32,
+        dropout: float = 0.0,
+    ) -> "GPT":
         """Load a Hugging Face ``GPT2LMHeadModel`` checkpoint: a directory holding
         config.json and model.safetensors (or pytorch_model.bin), or a hub name such as
         "gpt2" (downloaded by huggingface_hub; needs the network once).
@@ -414,7 +501,8 @@ def _read_hf_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _load_hf_state(model: GPT, sd_hf: dict[str, torch.Tensor]) -> None:
-    """Copy HF tensors into ``model`` by name (OpenAI's files lack the 'transformer.' prefix)."""
+    """Copy HF tensors into ``model`` by name (OpenAI's files lack the
+    'transformer.' prefix)."""
     ours = model.state_dict()
     theirs = {}
     for k, v in sd_hf.items():
@@ -422,20 +510,25 @@ def _load_hf_state(model: GPT, sd_hf: dict[str, torch.Tensor]) -> None:
             continue  # old causal-mask buffers, not parameters
         k = k if k.startswith(("transformer.", "lm_head.")) else "transformer." + k
         theirs[k] = v
-    theirs.setdefault("lm_head.weight", theirs.get("transformer.wte.weight"))  # tied: often not saved
+    # tied: often not saved
+    theirs.setdefault("lm_head.weight", theirs.get("transformer.wte.weight"))
     missing = sorted(set(ours) - set(theirs))
     unexpected = sorted(set(theirs) - set(ours))
     if missing or unexpected:
         raise KeyError(
-            f"checkpoint does not match GPT: missing {missing[:8]}{' ...' if len(missing) > 8 else ''}, "
-            f"unexpected {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}. "
-            "Is it a GPT2LMHeadModel checkpoint with the same config.json?"
+            "checkpoint does not match GPT: missing "
+            f"{missing[:8]}{' ...' if len(missing) > 8 else ''}, unexpected "
+            f"{unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}. Is it a "
+            "GPT2LMHeadModel checkpoint with the same config.json?"
         )
     with torch.no_grad():
         for k, p in ours.items():
             v = theirs[k].t() if k.endswith(_TRANSPOSED) else theirs[k]
             if v.shape != p.shape:
-                raise ValueError(f"{k}: checkpoint shape {tuple(v.shape)} does not fit the model's {tuple(p.shape)}.")
+                raise ValueError(
+                    f"{k}: checkpoint shape {tuple(v.shape)} does not fit the model's "
+                    f"{tuple(p.shape)}."
+                )
             p.copy_(v)
 
 
