@@ -50,52 +50,68 @@ def hub_file_url(repo: str, filename: str, *, kind: str = "resolve", revision: s
     return f"{hf_endpoint()}/datasets/{repo}/{kind}/{revision}/{filename}"
 
 
-def hub_lfs_pointer(repo: str, filename: str, *, revision: str = "main", timeout: float = 30.0) -> tuple[str, int]:
-    """(sha256, size) of a large file in a Hub dataset, read from its Git LFS pointer."""
+def hub_lfs_pointer(
+    repo: str, filename: str, *, revision: str = "main", timeout: float = 30.0
+) -> tuple[str, int]:
+    """(sha256, size) of a large file in a Hub dataset, read
+    from its Git LFS pointer."""
     import requests
 
     url = hub_file_url(repo, filename, kind="raw", revision=revision)
-    fallback = (f"Download {hub_file_url(repo, filename, revision=revision)} yourself and pass its path "
-                f"(data=/path/to/{filename}).")
+    fallback = (
+        f"Download {hub_file_url(repo, filename, revision=revision)} yourself and pass "
+        f"its path (data=/path/to/{filename})."
+    )
     try:
         response = requests.get(url, timeout=timeout)
         response.raise_for_status()
     except requests.HTTPError as exc:
         raise gdata.HTTPStatusError(
-            f"reading the checksum of {filename} from {url} failed: HTTP {exc.response.status_code}. {fallback}"
+            f"reading the checksum of {filename} from {url} failed: HTTP "
+            f"{exc.response.status_code}. {fallback}"
         ) from None
     except requests.RequestException as exc:
         raise gdata.OfflineError(
-            f"reading the checksum of {filename} from {url} failed: could not reach the server "
-            f"({type(exc).__name__}); you appear to be offline. {fallback}"
+            f"reading the checksum of {filename} from {url} failed: could not reach "
+            f"the server ({type(exc).__name__}); you appear to be offline. {fallback}"
         ) from None
     text = response.text[:1000]
     oid = re.search(r"^oid sha256:([0-9a-f]{64})\s*$", text, re.MULTILINE)
     size = re.search(r"^size (\d+)\s*$", text, re.MULTILINE)
     if not (text.startswith("version https://git-lfs") and oid and size):
         raise gdata.DatasetError(
-            f"{url} is not a Git LFS pointer (it starts {text[:60]!r}), so the SHA-256 of {filename} "
-            f"is unknown and the download cannot be verified. {fallback}"
+            f"{url} is not a Git LFS pointer (it starts {text[:60]!r}), so the SHA-256 "
+            f"of {filename} is unknown and the download cannot be verified. {fallback}"
         )
     return oid.group(1), int(size.group(1))
 
 
 def tinystories_dataset(name: str) -> gdata.Dataset:
-    """Register TinyStories file ``name`` with ``groundup.data``: its pinned digest if there is
-    one, else the digest of the Hub's LFS pointer, after checking the pointer's size."""
+    """Register TinyStories file ``name`` with ``groundup.data``: its pinned digest if
+    there is one, else the digest of the Hub's LFS pointer, after
+    checking the pointer's size."""
     filename, size, sha256 = TINYSTORIES_FILES[name]
     if sha256 is None:
         sha256, hub_size = hub_lfs_pointer(TINYSTORIES_REPO, filename)
         if hub_size != size:
             raise gdata.DatasetError(
-                f"the Hub says {filename} has {hub_size:,} bytes; the course recorded {size:,}. The file "
-                "changed upstream, so this course's numbers would not hold for it. To train on it anyway, "
-                f"download {hub_file_url(TINYSTORIES_REPO, filename)} and pass its path (data=/path/to/{filename})."
+                f"the Hub says {filename} has {hub_size:,} bytes; the course recorded "
+                f"{size:,}. The file changed upstream, so this course's numbers would "
+                "not hold for it. To train on it anyway, download "
+                f"{hub_file_url(TINYSTORIES_REPO, filename)} and pass its path "
+                f"(data=/path/to/{filename})."
             )
-    return gdata.register(gdata.Dataset(
-        name=name, url=hub_file_url(TINYSTORIES_REPO, filename), sha256=sha256, filename=filename,
-        description=f"TinyStories V2 (Eldan & Li 2023): {filename}", size_bytes=size,
-    ), replace=True)
+    return gdata.register(
+        gdata.Dataset(
+            name=name,
+            url=hub_file_url(TINYSTORIES_REPO, filename),
+            sha256=sha256,
+            filename=filename,
+            description=f"TinyStories V2 (Eldan & Li 2023): {filename}",
+            size_bytes=size,
+        ),
+        replace=True,
+    )
 
 
 def load_corpus(name: str, max_chars: int = 0, *, progress: bool = True) -> str:

@@ -37,7 +37,8 @@ class DistInfo:
 
 
 def setup(device: str) -> tuple[DistInfo, str]:
-    """Join the process group when launched by torchrun; returns (info, this process's device).
+    """Join the process group when launched by torchrun; returns
+    (info, this process's device).
 
     NCCL (NVIDIA's collective library) moves gradients GPU-to-GPU; gloo does it through
     CPU memory and is what works on a laptop."""

@@ -32,16 +32,25 @@ Batch = Callable[[], tuple[torch.Tensor, torch.Tensor]]
 
 
 def autocast_context(device_type: str, dtype: str):
-    """Mixed precision: matmuls in bf16/fp16, reductions (softmax, LayerNorm, loss) in fp32."""
+    """Mixed precision: matmuls in bf16/fp16, reductions (softmax,
+    LayerNorm, loss) in fp32."""
     if dtype == "float32":
         return contextlib.nullcontext()
     return torch.autocast(device_type, dtype=getattr(torch, dtype))
 
 
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, next_batch: Batch, *,
-               grad_accum_steps: int = 1, grad_clip: float = 0.0, autocast=contextlib.nullcontext,
-               scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
-    """One optimizer step over ``grad_accum_steps`` micro-batches; returns their mean loss.
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    next_batch: Batch,
+    *,
+    grad_accum_steps: int = 1,
+    grad_clip: float = 0.0,
+    autocast=contextlib.nullcontext,
+    scaler: torch.amp.GradScaler | None = None,
+) -> torch.Tensor:
+    """One optimizer step over ``grad_accum_steps`` micro-batches;
+    returns their mean loss.
 
     Gradients add up over micro-batches, so each loss is divided by grad_accum_steps to
     make the sum the gradient of the mean loss. Under DDP, gradients are all-reduced
@@ -50,7 +59,11 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, next_batch: B
     for micro in range(grad_accum_steps):
         x, y = next_batch()
         last = micro == grad_accum_steps - 1
-        sync = model.no_sync() if isinstance(model, DDP) and not last else contextlib.nullcontext()
+        sync = (
+            model.no_sync()
+            if isinstance(model, DDP) and not last
+            else contextlib.nullcontext()
+        )
         with sync:
             with autocast():
                 _, loss = model(x, y)
@@ -67,7 +80,8 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, next_batch: B
         scaler.update()
     else:
         optimizer.step()
-    optimizer.zero_grad(set_to_none=True)  # free the gradients instead of filling them with 0
+    # free the gradients instead of filling them with 0
+    optimizer.zero_grad(set_to_none=True)
     return total
 
 
