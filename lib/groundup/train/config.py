@@ -222,16 +222,36 @@ def _colab_t4() -> TrainConfig:
 
 
 def _gpt2_124m() -> TrainConfig:
-    # GPT-2 small with the settings of GPT-3's paper for a 125M model (Brown et al. 2020,
-    # table 2.1: 0.5M tokens per batch, lr 6e-4, beta2 0.95): 32 sequences x 1024 tokens x
-    # 16 micro-steps = 524,288 tokens per step. GPT-2's own tokenizer (50,257 ids, padded to
-    # 50,304 = 786 x 64 as in nanoGPT: 124.5M parameters). Data: TinyStories, downloaded once.
+    # GPT-2 small with the settings of GPT-3's paper for a 125M model (Brown et al.
+    # 2020, table 2.1: 0.5M tokens per batch, lr 6e-4, beta2 0.95): 32 sequences x 1024
+    # tokens x 16 micro-steps = 524,288 tokens per step. GPT-2's own tokenizer (50,257
+    # ids, padded to 50,304 = 786 x 64 as in nanoGPT: 124.5M parameters). Data:
+    # TinyStories, downloaded once.
     return TrainConfig(
-        model=GPTConfig.preset("gpt2"), data="tinystories", tokenizer="gpt2", vocab_multiple=64,
-        block_size=1024, batch_size=32, grad_accum_steps=16, max_iters=5000, lr=6e-4, min_lr=6e-5,
-        warmup_iters=200, lr_decay_iters=5000, weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0,
-        eval_interval=250, eval_iters=50, log_interval=10, dtype="bfloat16", compile=True, tf32=True,
-        device="cuda", out_dir="out/gpt2-124m",
+        model=GPTConfig.preset("gpt2"),
+        data="tinystories",
+        tokenizer="gpt2",
+        vocab_multiple=64,
+        block_size=1024,
+        batch_size=32,
+        grad_accum_steps=16,
+        max_iters=5000,
+        lr=6e-4,
+        min_lr=6e-5,
+        warmup_iters=200,
+        lr_decay_iters=5000,
+        weight_decay=0.1,
+        beta1=0.9,
+        beta2=0.95,
+        grad_clip=1.0,
+        eval_interval=250,
+        eval_iters=50,
+        log_interval=10,
+        dtype="bfloat16",
+        compile=True,
+        tf32=True,
+        device="cuda",
+        out_dir="out/gpt2-124m",
     )
 
 

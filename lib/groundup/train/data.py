@@ -124,14 +124,27 @@ class DataMeta:
     n_val: int  # tokens in val.bin
 
 
-def prepare(data: str, tokenizer: str, data_dir: str | Path, *, val_fraction: float = 0.1,
-            max_chars: int = 0, chunk_chars: int = 4_000_000, progress: bool = True) -> DataMeta:
-    """Tokenize corpus ``data`` once into ``data_dir/<corpus>-<tokenizer>/``; reuse it after that.
+def prepare(
+    data: str,
+    tokenizer: str,
+    data_dir: str | Path,
+    *,
+    val_fraction: float = 0.1,
+    max_chars: int = 0,
+    chunk_chars: int = 4_000_000,
+    progress: bool = True,
+) -> DataMeta:
+    """Tokenize corpus ``data`` once into
+    ``data_dir/<corpus>-<tokenizer>/``; reuse it after that.
 
     The text is encoded in pieces of ~``chunk_chars`` characters, each cut just after a
     newline (BPE tokens never span a newline-to-text boundary in these patterns), so a
     corpus of gigabytes never has to exist as one Python list of ints."""
-    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(data).stem if Path(data).is_file() else data}-{tokenizer}")
+    key = re.sub(
+        r"[^A-Za-z0-9_.-]+",
+        "_",
+        f"{Path(data).stem if Path(data).is_file() else data}-{tokenizer}",
+    )
     folder = Path(data_dir) / (key + (f"-{max_chars}" if max_chars else ""))
     meta_path = folder / "meta.json"
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -142,9 +155,15 @@ def prepare(data: str, tokenizer: str, data_dir: str | Path, *, val_fraction: fl
     with FileLock(str(folder) + ".lock"):
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
-            if (meta.get("data"), meta.get("tokenizer"), meta.get("val_fraction")) == (data, tokenizer, val_fraction):
+            if (meta.get("data"), meta.get("tokenizer"), meta.get("val_fraction")) == (
+                data,
+                tokenizer,
+                val_fraction,
+            ):
                 return _meta(folder, meta)
-        return _tokenize_to(folder, data, tokenizer, val_fraction, max_chars, chunk_chars, progress)
+        return _tokenize_to(
+            folder, data, tokenizer, val_fraction, max_chars, chunk_chars, progress
+        )
 
 
 def _tokenize_to(folder: Path, data: str, tokenizer: str, val_fraction: float, max_chars: int,
@@ -222,13 +241,19 @@ class RandomWindows:
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         B, T = self.batch_size, self.block_size
         n = B * self.world_size if self.shared else B
-        starts = torch.randint(len(self.tokens) - T, (n,), generator=self.generator).numpy()  # (n,)
+        starts = torch.randint(
+            len(self.tokens) - T, (n,), generator=self.generator
+        ).numpy()  # (n,)
         if self.shared:
             starts = starts[self.rank * B:(self.rank + 1) * B]  # (B,) this rank's slice
-        buf = torch.from_numpy(self.tokens[starts[:, None] + self._offsets].astype(np.int64))  # (B, T+1)
+        buf = torch.from_numpy(
+            self.tokens[starts[:, None] + self._offsets].astype(np.int64)
+        )  # (B, T+1)
         x, y = buf[:, :-1], buf[:, 1:]  # (B, T) each: y is x shifted by one
         if self.device.startswith("cuda"):
-            return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
+            return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(
+                self.device, non_blocking=True
+            )
         return x.contiguous(), y.contiguous()
 
     def state_dict(self) -> dict:

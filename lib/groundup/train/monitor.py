@@ -37,7 +37,12 @@ def device_peak_flops(device: str | torch.device) -> float | None:
     return None
 
 
-def mfu(flops_per_token: float, tokens_per_s: float, peak_flops: float | None, n_devices: int = 1) -> float | None:
+def mfu(
+    flops_per_token: float,
+    tokens_per_s: float,
+    peak_flops: float | None,
+    n_devices: int = 1,
+) -> float | None:
     """Fraction of the devices' peak used, e.g. 0.45; None when the peak is unknown.
 
     >>> round(mfu(6 * 124e6, 400_000, 989e12), 3)
