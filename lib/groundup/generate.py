@@ -81,18 +81,20 @@ def top_k_filter(logits: Tensor, k: int) -> Tensor:
 
     >>> top_k_filter(torch.tensor([[1.0, 3.0, 2.0, 3.0]]), 2)
     tensor([[-inf, 3., -inf, 3.]])
-    >>> top_k_filter(torch.tensor([[1.0, 3.0, 2.0, 2.0]]), 2)   # a tie at the k-th place
+    >>> # a tie at the k-th place
+    >>> top_k_filter(torch.tensor([[1.0, 3.0, 2.0, 2.0]]), 2)
     tensor([[-inf, 3., 2., 2.]])
     """
     _check_logits(logits)
     k = min(k, logits.size(-1))
-    kth = torch.topk(logits, k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit of each row
+    # (B, 1) the k-th largest logit of each row
+    kth = torch.topk(logits, k, dim=-1).values[:, -1:]
     return logits.masked_fill(logits < kth, float("-inf"))  # (B, V)
 
 
 def top_p_filter(logits: Tensor, p: float) -> Tensor:
-    """Nucleus filter (Holtzman et al. 2020, eq. 3): keep the smallest set of most likely
-    tokens whose probabilities add up to at least p; set the rest to -inf.
+    """Nucleus filter (Holtzman et al. 2020, eq. 3): keep the smallest set of most
+    likely tokens whose probabilities add up to at least p; set the rest to -inf.
 
         V(p) = smallest V' with sum_{x in V'} P(x | context) >= p
 
@@ -109,18 +111,28 @@ def top_p_filter(logits: Tensor, p: float) -> Tensor:
         return logits  # keep everything (and avoid a cumulative sum that rounds past 1)
     probs = F.softmax(logits.float(), dim=-1)  # (B, V)
     sorted_probs, _ = torch.sort(probs, dim=-1, descending=True)  # (B, V)
-    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # (B, V) mass of the tokens ahead in the sort
-    n_keep = (mass_before < p).sum(dim=-1, keepdim=True)  # (B, 1) at least 1: the first has 0 before it
-    threshold = sorted_probs.gather(-1, n_keep - 1)  # (B, 1) probability of the last kept token
+    # (B, V) mass of the tokens ahead in the sort
+    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs
+    # (B, 1) at least 1: the first has 0 before it
+    n_keep = (mass_before < p).sum(dim=-1, keepdim=True)
+    # (B, 1) probability of the last kept token
+    threshold = sorted_probs.gather(-1, n_keep - 1)
     return logits.masked_fill(probs < threshold, float("-inf"))  # (B, V)
 
 
 # ----------------------------------------------------------------------------- one step
-def sample_next(logits: Tensor, *, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None, generator: torch.Generator | None = None) -> Tensor:
+def sample_next(
+    logits: Tensor,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Pick the next token of each row of ``logits`` (B, V); returns ids (B, 1).
 
-        P_T(x) = softmax(z / T)_x      (temperature T; T -> 0 is argmax, T = 1 the model itself)
+        P_T(x) = softmax(z / T)_x      (temperature T; T -> 0 is
+        argmax, T = 1 the model itself)
 
     then top-k, then top-p on the tempered distribution, then one draw with
     ``torch.multinomial``. ``temperature=0`` is greedy decoding (argmax; the filters
@@ -133,7 +145,8 @@ def sample_next(logits: Tensor, *, temperature: float = 1.0, top_k: int | None =
     _check_logits(logits)
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-    z = logits.float() / temperature  # (B, V) temperature first: the filters see the tempered distribution
+    # (B, V) temperature first: the filters see the tempered distribution
+    z = logits.float() / temperature
     if top_k is not None:
         z = top_k_filter(z, top_k)
     if top_p is not None:
@@ -182,9 +195,11 @@ def generate(
     progress: bool = False,
     return_logits: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
-    """Append up to ``max_new_tokens`` tokens to the prompts idx (B, T); returns (B, T + n).
+    """Append up to ``max_new_tokens`` tokens to the prompts idx
+    (B, T); returns (B, T + n).
 
-    Each step runs the model, takes the last position's logits and calls ``sample_next``.
+    Each step runs the model, takes the last position's logits
+    and calls ``sample_next``.
 
     * ``use_cache=True``: the first step (*prefill*) runs the whole prompt and fills a
       ``KVCache``; every later step (*decode*) feeds only the token just chosen. The
@@ -199,19 +214,31 @@ def generate(
 
     The model is put in eval mode (no dropout) for the call and restored after.
     """
-    if not isinstance(idx, Tensor) or idx.dim() != 2 or idx.dtype not in (torch.int64, torch.int32):
+    if (
+        not isinstance(idx, Tensor)
+        or idx.dim() != 2
+        or idx.dtype not in (torch.int64, torch.int32)
+    ):
         shape = tuple(idx.shape) if isinstance(idx, Tensor) else type(idx).__name__
-        raise ValueError(f"idx must be token ids of shape (B, T), got {shape}. One prompt needs a batch "
-                         "dimension: idx[None].")
+        raise ValueError(
+            f"idx must be token ids of shape (B, T), got {shape}. One prompt needs a "
+            "batch dimension: idx[None]."
+        )
     if idx.size(1) == 0:
-        raise ValueError("idx has no tokens: a prompt needs at least one (e.g. <|endoftext|> or a newline).")
+        raise ValueError(
+            "idx has no tokens: a prompt needs at least one (e.g. <|endoftext|> or a "
+            "newline)."
+        )
     if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}.")
     check_sampling_args(temperature, top_k, top_p)
     stops = _stop_ids(stop)
     if use_cache and not supports_kv_cache(model):
-        raise ValueError("this model's blocks or attention take no `cache` argument, so it cannot decode with "
-                         "a KV cache: pass use_cache=False (your own attention module, for instance).")
+        raise ValueError(
+            "this model's blocks or attention take no `cache` argument, so it cannot "
+            "decode with a KV cache: pass use_cache=False (your own attention module, "
+            "for instance)."
+        )
     block_size = model.config.block_size
     was_training = model.training
     model.eval()
@@ -219,7 +246,8 @@ def generate(
     B = idx.size(0)
     cache = KVCache(len(model.transformer.h)) if use_cache else None
     finished = torch.zeros(B, 1, dtype=torch.bool, device=idx.device)  # (B, 1)
-    pad = torch.zeros(B, 1, dtype=torch.long, device=idx.device)  # (B, 1) the stop id each row ended on
+    # (B, 1) the stop id each row ended on
+    pad = torch.zeros(B, 1, dtype=torch.long, device=idx.device)
     stop_t = torch.tensor(stops, dtype=torch.long, device=idx.device)
     all_logits = []
     steps = range(max_new_tokens)
@@ -233,13 +261,23 @@ def generate(
                 fed = idx[:, cache.length:]  # (B, T) the prompt at prefill, then (B, 1)
                 logits = model(fed, cache=cache, last_only=True)[0][:, -1, :]  # (B, V)
             else:
-                cache = None  # past the window: free the cache, recompute over the last block_size tokens
-                logits = model(idx[:, -block_size:], last_only=True)[0][:, -1, :]  # (B, V)
+                # past the window: free the cache, recompute over
+                # the last block_size tokens
+                cache = None
+                # (B, V)
+                logits = model(idx[:, -block_size:], last_only=True)[0][:, -1, :]
             if return_logits:
                 all_logits.append(logits.float())
-            nxt = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+            nxt = sample_next(
+                logits,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                generator=generator,
+            )
             if stops:
-                nxt = torch.where(finished, pad, nxt)  # (B, 1) rows that stopped repeat their stop id
+                # (B, 1) rows that stopped repeat their stop id
+                nxt = torch.where(finished, pad, nxt)
                 newly = torch.isin(nxt, stop_t) & ~finished
                 pad = torch.where(newly, nxt, pad)
                 finished |= newly
@@ -250,7 +288,11 @@ def generate(
         model.train(was_training)
     if return_logits:
         V = model.config.vocab_size
-        logits_out = torch.stack(all_logits, dim=1) if all_logits else idx.new_zeros(B, 0, V, dtype=torch.float)
+        logits_out = (
+            torch.stack(all_logits, dim=1)
+            if all_logits
+            else idx.new_zeros(B, 0, V, dtype=torch.float)
+        )
         return idx, logits_out  # (B, T + n), (B, n, V)
     return idx
 
@@ -290,17 +332,25 @@ def kv_cache_bytes(n_layer: int, n_embd: int, T: int, *, batch: int = 1, bytes_p
     return 2 * n_layer * T * n_embd * batch * bytes_per_value
 
 
-def token_cost(prompt_tokens: int, output_tokens: int, *, price_in: float, price_out: float,
-               turns: int = 1, history: bool = False) -> float:
+def token_cost(
+    prompt_tokens: int,
+    output_tokens: int,
+    *,
+    price_in: float,
+    price_out: float,
+    turns: int = 1,
+    history: bool = False,
+) -> float:
     """What a conversation costs when an API bills per token (prices per token).
 
     With ``history=True`` every turn resends the whole conversation so far (the model
     has no memory between calls): turn i pays for i prompts and i-1 earlier answers as
     input, so the input bill grows with the square of the number of turns.
 
-    >>> token_cost(100, 50, price_in=1.0, price_out=2.0)                        # 100 + 2*50
+    >>> token_cost(100, 50, price_in=1.0, price_out=2.0)  # 100 + 2*50
     200.0
-    >>> token_cost(100, 50, price_in=1.0, price_out=2.0, turns=3, history=True)  # (100+250+400) + 3*100
+    >>> # (100+250+400) + 3*100
+    >>> token_cost(100, 50, price_in=1.0, price_out=2.0, turns=3, history=True)
     1050.0
     """
     total = 0.0

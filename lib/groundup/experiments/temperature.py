@@ -194,11 +194,16 @@ def course_model(train_steps: int, *, progress: bool = False):
     (``groundup.train.cached_train``). Returns the ``CachedRun``."""
     from groundup.train import TrainConfig, cached_train
 
-    cfg = TrainConfig.preset("cpu-tiny").with_overrides([
-        f"max_iters={train_steps}", f"lr_decay_iters={train_steps}",
-        f"warmup_iters={max(1, min(100, train_steps // 10))}", f"eval_interval={max(1, train_steps // 4)}",
-        "eval_iters=10", f"progress={str(progress).lower()}",
-    ])
+    cfg = TrainConfig.preset("cpu-tiny").with_overrides(
+        [
+            f"max_iters={train_steps}",
+            f"lr_decay_iters={train_steps}",
+            f"warmup_iters={max(1, min(100, train_steps // 10))}",
+            f"eval_interval={max(1, train_steps // 4)}",
+            "eval_iters=10",
+            f"progress={str(progress).lower()}",
+        ]
+    )
     return cached_train(cfg)
 
 
@@ -220,8 +225,16 @@ class TemperatureResults:
     seconds: float = 0.0
 
 
-def run(config: TemperatureConfig, model, encode: Callable[[str], list[int]], decode: Callable[[list[int]], str],
-        train_text: str, heldout_text: str, *, progress: bool = True) -> TemperatureResults:
+def run(
+    config: TemperatureConfig,
+    model,
+    encode: Callable[[str], list[int]],
+    decode: Callable[[list[int]], str],
+    train_text: str,
+    heldout_text: str,
+    *,
+    progress: bool = True,
+) -> TemperatureResults:
     """Sample ``model`` at every temperature and measure; ``train_text`` fits the judge,
     prompts and the reference come from ``heldout_text``."""
     t0 = time.perf_counter()
@@ -230,12 +243,20 @@ def run(config: TemperatureConfig, model, encode: Callable[[str], list[int]], de
     P, K, L = config.n_prompts, config.samples_per_prompt, config.new_tokens
     step = len(heldout_text) // (P * K)
     if step < config.prompt_chars + 4 * L:
-        raise ValueError(f"held-out text of {len(heldout_text):,} characters is too short for {P * K} "
-                         f"pieces of {config.prompt_chars + 4 * L} characters.")
-    pieces = [heldout_text[i * step:i * step + config.prompt_chars + 4 * L] for i in range(P * K)]
+        raise ValueError(
+            f"held-out text of {len(heldout_text):,} characters is too short for "
+            f"{P * K} pieces of {config.prompt_chars + 4 * L} characters."
+        )
+    pieces = [
+        heldout_text[i * step : i * step + config.prompt_chars + 4 * L]
+        for i in range(P * K)
+    ]
     prompts = [pieces[i * K][:config.prompt_chars] for i in range(P)]
-    # Real continuations, one per sample, cut to about the samples' length in characters.
-    real = [(piece[:config.prompt_chars], piece[config.prompt_chars:]) for piece in pieces]
+    # Real continuations, one per sample, cut to about the
+    # samples' length in characters.
+    real = [
+        (piece[: config.prompt_chars], piece[config.prompt_chars :]) for piece in pieces
+    ]
     real = [(p, r[:max(8, L * len(p) // max(1, len(encode(p))))]) for p, r in real]
     real_texts = [r for _, r in real]
     real_words = [w for r in real_texts for w in words(r)]
@@ -245,9 +266,22 @@ def run(config: TemperatureConfig, model, encode: Callable[[str], list[int]], de
         "judge_nll": sum(judge.nll(r, p) for p, r in real) / len(real),
         "real_words": sum(w in vocab for w in real_words) / max(1, len(real_words)),
     }
-    res = TemperatureResults(config, list(config.temperatures), [], [], [], [], [], [], [], [],
-                             reference=reference, prompt=prompts[0])
-    # Prompts of one encoded length go through the model as one batch, each repeated K times.
+    res = TemperatureResults(
+        config,
+        list(config.temperatures),
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        reference=reference,
+        prompt=prompts[0],
+    )
+    # Prompts of one encoded length go through the model as one
+    # batch, each repeated K times.
     ids = [list(encode(p)) for p in prompts]
     groups: dict[int, list[int]] = {}
     for i, x in enumerate(ids):
@@ -263,12 +297,17 @@ def run(config: TemperatureConfig, model, encode: Callable[[str], list[int]], de
             by_prompt: list[list[str]] = [[] for _ in range(P)]
             entropies = []
             for members in groups.values():
-                idx = torch.tensor([ids[i] for i in members], dtype=torch.long).repeat_interleave(K, dim=0)  # (n*K, T0)
-                out, logits = generate(model, idx, L, temperature=T, generator=g, return_logits=True)
+                idx = torch.tensor(
+                    [ids[i] for i in members], dtype=torch.long
+                ).repeat_interleave(K, dim=0)  # (n*K, T0)
+                out, logits = generate(
+                    model, idx, L, temperature=T, generator=g, return_logits=True
+                )
                 entropies.append(entropy_nats(logits, T).flatten())
                 for row, i in enumerate(m for m in members for _ in range(K)):
                     by_prompt[i].append(decode(out[row, idx.size(1):].tolist()))
-            texts = [t for group in by_prompt for t in group]  # P*K continuations, prompt by prompt
+            # P*K continuations, prompt by prompt
+            texts = [t for group in by_prompt for t in group]
             gen_words = [w for t in texts for w in words(t)]
             res.entropy.append(torch.cat(entropies).mean().item())
             res.distinct1.append(distinct_n(texts, 1))
@@ -276,8 +315,13 @@ def run(config: TemperatureConfig, model, encode: Callable[[str], list[int]], de
             res.repetition.append(sum(repetition(t) for t in texts) / len(texts))
             res.consistency.append(sum(jaccard_consistency(s) for s in by_prompt) / P)
             res.prefix_agreement.append(sum(prefix_agreement(s) for s in by_prompt) / P)
-            res.judge_nll.append(sum(judge.nll(t, prompts[i]) for i in range(P) for t in by_prompt[i]) / len(texts))
-            res.real_words.append(sum(w in vocab for w in gen_words) / max(1, len(gen_words)))
+            res.judge_nll.append(
+                sum(judge.nll(t, prompts[i]) for i in range(P) for t in by_prompt[i])
+                / len(texts)
+            )
+            res.real_words.append(
+                sum(w in vocab for w in gen_words) / max(1, len(gen_words))
+            )
             res.examples[T] = by_prompt[0][0]
     res.seconds = time.perf_counter() - t0
     return res
