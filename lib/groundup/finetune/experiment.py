@@ -214,11 +214,16 @@ def eval_sets(data: Corpora, cfg: FinetuneConfig) -> dict[str, list]:
 
 def run_variant(pretrained: GPT, data: Corpora, version: str, cfg: FinetuneConfig, *,
                 progress: bool = False) -> FinetuneResult:
-    """Fine-tune ``pretrained`` on B's ``version`` as ``cfg`` says (replay mixes in A's training text)."""
-    b = RandomWindows(data.b_train[version], cfg.block_size, cfg.batch_size, seed=cfg.seed)
+    """Fine-tune ``pretrained`` on B's ``version`` as ``cfg`` says (replay mixes
+    in A's training text)."""
+    b = RandomWindows(
+        data.b_train[version], cfg.block_size, cfg.batch_size, seed=cfg.seed
+    )
     a = RandomWindows(data.a_train, cfg.block_size, cfg.batch_size, seed=cfg.seed + 1)
     next_batch = replay_stream(b.next, a.next, cfg.replay, seed=cfg.seed)
-    return finetune(pretrained, cfg, next_batch, eval_sets(data, cfg), progress=progress)
+    return finetune(
+        pretrained, cfg, next_batch, eval_sets(data, cfg), progress=progress
+    )
 
 
 def summary(results: dict[str, FinetuneResult]) -> list[dict]:

@@ -71,16 +71,21 @@ class LoRALinear(nn.Module):
         return nn.functional.linear(x, self.base.weight + self.delta_weight(), self.base.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The same, never forming dW: x A^T is (..., r), then B brings it to d_out, which costs
-        r (d_in + d_out) multiply-adds per token instead of d_in d_out."""
+        """The same, never forming dW: x A^T is (..., r), then B brings it to d_out,
+        which costs r (d_in + d_out) multiply-adds per token instead of d_in d_out."""
         low = self.dropout(x) @ self.lora_A.T  # (..., d_in) @ (d_in, r) -> (..., r)
         return self.base(x) + (low @ self.lora_B.T) * self.scaling  # (..., d_out)
 
     @torch.no_grad()
     def merge(self) -> nn.Linear:
         """A plain ``nn.Linear`` with W = W0 + (alpha / r) B A and the base's bias."""
-        merged = nn.Linear(self.base.in_features, self.base.out_features, bias=self.base.bias is not None,
-                           dtype=self.base.weight.dtype, device=self.base.weight.device)
+        merged = nn.Linear(
+            self.base.in_features,
+            self.base.out_features,
+            bias=self.base.bias is not None,
+            dtype=self.base.weight.dtype,
+            device=self.base.weight.device,
+        )
         merged.weight.copy_(self.base.weight + self.delta_weight())
         if self.base.bias is not None:
             merged.bias.copy_(self.base.bias)

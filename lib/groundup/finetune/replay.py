@@ -34,29 +34,43 @@ def replay_count(fraction: float, batch_size: int) -> int:
     return round(fraction * batch_size)
 
 
-def replay_batch(batch_b: Batch, batch_a: Batch, fraction: float, generator: torch.Generator) -> Batch:
+def replay_batch(
+    batch_b: Batch, batch_a: Batch, fraction: float, generator: torch.Generator
+) -> Batch:
     """One fine-tuning batch with ``fraction`` of its sequences replayed from corpus A.
 
-    ``batch_b`` = (x_b, y_b) and ``batch_a`` = (x_a, y_a), each of shape (Bsz, T). Takes the
-    first Bsz - k rows of B and the first k rows of A, k = ``replay_count(fraction, Bsz)``,
-    and shuffles the rows with ``torch.randperm(Bsz, generator=generator)``, the same
-    permutation for x and y, so each target row stays with its input row. (The shuffle
-    matters when a batch is cut into micro-batches or shared out across GPUs: every slice
-    then holds A's share, not all of A in one slice.)
+    ``batch_b`` = (x_b, y_b) and ``batch_a`` = (x_a, y_a), each of shape (Bsz, T). Takes
+    the first Bsz - k rows of B and the first k rows of A, k =
+    ``replay_count(fraction, Bsz)``, and shuffles the rows with
+    ``torch.randperm(Bsz, generator=generator)``, the same permutation for x and y, so
+    each target row stays with its input row. (The shuffle matters when a batch is cut
+    into micro-batches or shared out across GPUs: every slice then holds A's share, not
+    all of A in one slice.)
 
     >>> xb, xa = torch.zeros(4, 3, dtype=torch.long), torch.ones(4, 3, dtype=torch.long)
-    >>> x, y = replay_batch((xb, xb + 10), (xa, xa + 10), 0.5, torch.Generator().manual_seed(3))
+    >>> g = torch.Generator().manual_seed(3)
+    >>> x, y = replay_batch((xb, xb + 10), (xa, xa + 10), 0.5, g)
     >>> x[:, 0].tolist(), (y - x).unique().tolist()
     ([1, 1, 0, 0], [10])
     """
     (x_b, y_b), (x_a, y_a) = batch_b, batch_a
-    if x_b.shape != y_b.shape or x_a.shape != y_a.shape or x_b.shape[1:] != x_a.shape[1:]:
-        raise ValueError(f"replay_batch needs (x, y) pairs of equal shapes (Bsz, T) with the same T, got "
-                         f"B: {tuple(x_b.shape)}, {tuple(y_b.shape)}; A: {tuple(x_a.shape)}, {tuple(y_a.shape)}.")
+    if (
+        x_b.shape != y_b.shape
+        or x_a.shape != y_a.shape
+        or x_b.shape[1:] != x_a.shape[1:]
+    ):
+        raise ValueError(
+            "replay_batch needs (x, y) pairs of equal shapes (Bsz, T) with the same T, "
+            f"got B: {tuple(x_b.shape)}, {tuple(y_b.shape)}; A: {tuple(x_a.shape)}, "
+            f"{tuple(y_a.shape)}."
+        )
     n = x_b.shape[0]
     k = replay_count(fraction, n)
     if k > x_a.shape[0]:
-        raise ValueError(f"fraction {fraction} of {n} rows needs {k} rows of A, the A batch has {x_a.shape[0]}.")
+        raise ValueError(
+            f"fraction {fraction} of {n} rows needs {k} rows of A, the A batch has "
+            f"{x_a.shape[0]}."
+        )
     perm = torch.randperm(n, generator=generator)  # (Bsz,)
     x = torch.cat([x_b[:n - k], x_a[:k]])[perm]  # (Bsz, T)
     y = torch.cat([y_b[:n - k], y_a[:k]])[perm]  # (Bsz, T): same rows, same order as x
