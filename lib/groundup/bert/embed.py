@@ -35,11 +35,13 @@ def mean_pool_naive(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """The same as one masked sum: (B, T, C), (B, T) -> (B, C).
 
-    The count is clamped at 1e-9 as in sentence-transformers, so an all-padding row gives
-    zeros rather than NaN."""
+    The count is clamped at 1e-9 as in sentence-transformers, so an all-padding row
+    gives zeros rather than NaN."""
     if hidden.dim() != 3 or attention_mask.shape != hidden.shape[:2]:
-        raise ValueError(f"mean_pool expects hidden (B, T, C) and attention_mask (B, T); got "
-                         f"{tuple(hidden.shape)} and {tuple(attention_mask.shape)}.")
+        raise ValueError(
+            f"mean_pool expects hidden (B, T, C) and attention_mask (B, T); got "
+            f"{tuple(hidden.shape)} and {tuple(attention_mask.shape)}."
+        )
     m = attention_mask.to(hidden.dtype).unsqueeze(-1)  # (B, T, 1)
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)  # (B, C)
 

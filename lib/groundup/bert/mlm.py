@@ -37,31 +37,48 @@ __all__ = ["mask_tokens", "MLMConfig", "MLMRun", "train_mlm", "cached_mlm", "mlm
 
 
 # ----------------------------------------------------------------------------- masking
-def mask_tokens(input_ids: torch.Tensor, *, mask_id: int, vocab_size: int, special_ids: list[int] | tuple[int, ...],
-                mlm_probability: float = 0.15, generator: torch.Generator | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(
+    input_ids: torch.Tensor,
+    *,
+    mask_id: int,
+    vocab_size: int,
+    special_ids: list[int] | tuple[int, ...],
+    mlm_probability: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's masking: returns (corrupted input_ids (B, T), labels (B, T)), labels -100
     where nothing is asked. Special tokens ([CLS], [SEP], [PAD]) are never chosen.
 
     >>> g = torch.Generator().manual_seed(0)
     >>> ids = torch.arange(10, 30).view(2, 10)
-    >>> x, y = mask_tokens(ids, mask_id=4, vocab_size=50, special_ids=[0, 1, 2, 3], mlm_probability=0.5, generator=g)
-    >>> bool(((y == -100) | (y == ids)).all()), bool(((y == -100) == (x == ids)).sum() >= 10)
+    >>> x, y = mask_tokens(ids, mask_id=4, vocab_size=50, special_ids=[0, 1, 2, 3],
+    ...                    mlm_probability=0.5, generator=g)
+    >>> bool(((y == -100) | (y == ids)).all()), bool(
+    ...     ((y == -100) == (x == ids)).sum() >= 10)
     (True, True)
     """
     if not 0.0 < mlm_probability < 1.0:
-        raise ValueError(f"mlm_probability must be in (0, 1), got {mlm_probability} (BERT: 0.15).")
+        raise ValueError(
+            f"mlm_probability must be in (0, 1), got {mlm_probability} (BERT: 0.15)."
+        )
     B, T = input_ids.shape
-    rand = lambda: torch.rand(B, T, generator=generator)  # noqa: E731  (B, T) uniform in [0, 1)
-    special = torch.isin(input_ids, torch.tensor(list(special_ids), dtype=input_ids.dtype))  # (B, T)
+    # noqa: E731  (B, T) uniform in [0, 1)
+    rand = lambda: torch.rand(B, T, generator=generator)
+    special = torch.isin(
+        input_ids, torch.tensor(list(special_ids), dtype=input_ids.dtype)
+    )  # (B, T)
     chosen = (rand() < mlm_probability) & ~special  # (B, T) the 15%
     labels = torch.where(chosen, input_ids, torch.full_like(input_ids, -100))
-    u = rand()  # one draw decides which of the three things happens to a chosen position
+    # one draw decides which of the three things happens to a chosen position
+    u = rand()
     to_mask = chosen & (u < 0.8)  # 80%: [MASK]
-    to_random = chosen & (u >= 0.8) & (u < 0.9)  # 10%: a random token; the last 10% stay as they are
+    # 10%: a random token; the last 10% stay as they are
+    to_random = chosen & (u >= 0.8) & (u < 0.9)
     x = input_ids.clone()
     x[to_mask] = mask_id
-    x[to_random] = torch.randint(vocab_size, (int(to_random.sum()),), generator=generator, dtype=input_ids.dtype)
+    x[to_random] = torch.randint(
+        vocab_size, (int(to_random.sum()),), generator=generator, dtype=input_ids.dtype
+    )
     return x, labels
 
 

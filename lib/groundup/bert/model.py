@@ -94,7 +94,8 @@ def gelu_erf_naive(x: torch.Tensor) -> torch.Tensor:
 
 
 class BertEmbeddings(nn.Module):
-    """BERT sec. 3, Figure 2: the input representation of token t at position p in segment s is
+    """BERT sec. 3, Figure 2: the input representation of token t at
+    position p in segment s is
 
         E = LayerNorm(E_token[t] + E_position[p] + E_segment[s]),  then dropout.
 
@@ -102,24 +103,37 @@ class BertEmbeddings(nn.Module):
 
     def __init__(self, config: BertConfig):
         super().__init__()
-        self.word_embeddings = nn.Embedding(config.vocab_size, config.n_embd, padding_idx=config.pad_token_id)
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.n_embd)
+        self.word_embeddings = nn.Embedding(
+            config.vocab_size, config.n_embd, padding_idx=config.pad_token_id
+        )
+        self.position_embeddings = nn.Embedding(
+            config.max_position_embeddings, config.n_embd
+        )
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.n_embd)
-        self.LayerNorm = LayerNorm(config.n_embd, eps=config.layer_norm_eps, fast=config.fast)
+        self.LayerNorm = LayerNorm(
+            config.n_embd, eps=config.layer_norm_eps, fast=config.fast
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.max_positions = config.max_position_embeddings
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         T = input_ids.size(1)
         if T > self.max_positions:
             raise ValueError(
-                f"input of {T} tokens is longer than the {self.max_positions} learned positions. "
-                f"Truncate it: tokenizer(texts, truncation=True, max_length={self.max_positions})."
+                f"input of {T} tokens is longer than the {self.max_positions} learned "
+                "positions. Truncate it: tokenizer(texts, truncation=True, "
+                f"max_length={self.max_positions})."
             )
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)  # (B, T) all sentence A
         pos = torch.arange(T, device=input_ids.device)  # (T,)
-        x = self.word_embeddings(input_ids) + self.position_embeddings(pos) + self.token_type_embeddings(token_type_ids)
+        x = (
+            self.word_embeddings(input_ids)
+            + self.position_embeddings(pos)
+            + self.token_type_embeddings(token_type_ids)
+        )
         return self.dropout(self.LayerNorm(x))  # (B, T, C)
 
 
@@ -152,11 +166,17 @@ class BertBlock(nn.Module):
     def __init__(self, config: BertConfig, attn: nn.Module):
         super().__init__()
         self.attn = attn
-        self.ln_1 = LayerNorm(config.n_embd, eps=config.layer_norm_eps, fast=config.fast)
+        self.ln_1 = LayerNorm(
+            config.n_embd, eps=config.layer_norm_eps, fast=config.fast
+        )
         self.mlp = BertMLP(config)
-        self.ln_2 = LayerNorm(config.n_embd, eps=config.layer_norm_eps, fast=config.fast)
+        self.ln_2 = LayerNorm(
+            config.n_embd, eps=config.layer_norm_eps, fast=config.fast
+        )
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         x = self.ln_1(x + self.attn(x, attn_mask=attn_mask))  # (B, T, C)
         return self.ln_2(x + self.mlp(x))  # (B, T, C)
 

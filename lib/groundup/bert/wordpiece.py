@@ -80,9 +80,9 @@ def _is_punctuation(ch: str) -> bool:
 # ----------------------------------------------------------------------------- WordPiece
 def wordpiece_naive(word: str, vocab: dict[str, int] | set[str], unk: str = "[UNK]",
                     max_chars: int = 100) -> list[str]:
-    """Greedy longest-match-first (Wu et al. 2016): from the current start, try the whole
-    rest of the word, then one character shorter, ... until a vocabulary entry matches;
-    pieces after the first are looked up with the ``##`` prefix.
+    """Greedy longest-match-first (Wu et al. 2016): from the current start, try the
+    whole rest of the word, then one character shorter, ... until a vocabulary entry
+    matches; pieces after the first are looked up with the ``##`` prefix.
 
     >>> wordpiece_naive("unaffable", {"un", "##aff", "##able"})
     ['un', '##aff', '##able']
