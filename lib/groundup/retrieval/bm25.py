@@ -49,7 +49,8 @@ __all__ = ["lucene_idf", "robertson_idf", "bm25_term_weight", "bm25_scores_naive
 
 
 def lucene_idf(df: np.ndarray | float, n_docs: int) -> np.ndarray | float:
-    """Lucene's BM25 IDF, ``log(1 + (N - df + 0.5) / (df + 0.5))``: positive for every df <= N.
+    """Lucene's BM25 IDF, ``log(1 + (N - df + 0.5) / (df + 0.5))``:
+    positive for every df <= N.
 
     >>> round(float(lucene_idf(1, 1000)), 4), round(float(lucene_idf(1000, 1000)), 4)
     (6.5033, 0.0005)
@@ -67,10 +68,12 @@ def robertson_idf(df: np.ndarray | float, n_docs: int) -> np.ndarray | float:
 
 
 def bm25_term_weight(tf, doc_len, avgdl: float, k1: float = 1.5, b: float = 0.75):
-    """The term-frequency part of BM25: ``tf / (tf + k1 * (1 - b + b * |d| / avgdl))``, in [0, 1).
+    """The term-frequency part of BM25:
+    ``tf / (tf + k1 * (1 - b + b * |d| / avgdl))``, in [0, 1).
 
     It saturates: the first occurrence counts most, each further one less, and it never
-    reaches 1. A document longer than average needs more occurrences for the same weight.
+    reaches 1. A document longer than average needs more occurrences for the same
+    weight.
 
     >>> [round(bm25_term_weight(tf, 100, 100.0), 3) for tf in (1, 2, 5, 50)]
     [0.4, 0.571, 0.769, 0.971]
@@ -78,8 +81,12 @@ def bm25_term_weight(tf, doc_len, avgdl: float, k1: float = 1.5, b: float = 0.75
     return tf / (tf + k1 * (1.0 - b + b * doc_len / avgdl))
 
 
-def bm25_scores_naive(query_terms: Sequence[str], docs_terms: Sequence[Sequence[str]], k1: float = 1.5,
-                      b: float = 0.75) -> list[float]:
+def bm25_scores_naive(
+    query_terms: Sequence[str],
+    docs_terms: Sequence[Sequence[str]],
+    k1: float = 1.5,
+    b: float = 0.75,
+) -> list[float]:
     """BM25 (Lucene's variant) of one query against every document, in plain Python.
 
     ``query_terms`` and each of ``docs_terms`` are lists of terms, already analysed. A
@@ -199,31 +206,47 @@ class SparseRetriever:
 
     # -- indexing --------------------------------------------------------------------------
 
-    def index(self, doc_ids: Sequence[str], texts: Sequence[str], *, progress: bool = False) -> None:
+    def index(
+        self, doc_ids: Sequence[str], texts: Sequence[str], *, progress: bool = False
+    ) -> None:
         doc_ids, texts = list(doc_ids), list(texts)
         if len(doc_ids) != len(texts):
-            raise ValueError(f"index() got {len(doc_ids)} doc ids but {len(texts)} texts; they must pair up")
+            raise ValueError(
+                f"index() got {len(doc_ids)} doc ids but {len(texts)} texts; they must "
+                "pair up"
+            )
         if not doc_ids:
-            raise ValueError("index() got an empty collection: there is nothing to search")
+            raise ValueError(
+                "index() got an empty collection: there is nothing to search"
+            )
         if len(set(doc_ids)) != len(doc_ids):
             dup = next(d for d, c in Counter(doc_ids).items() if c > 1)
-            raise ValueError(f"index() got the doc id {dup!r} more than once; doc ids must be unique")
+            raise ValueError(
+                f"index() got the doc id {dup!r} more than once; doc ids must be unique"
+            )
         from tqdm.auto import tqdm
 
         vocab: dict[str, int] = {}
-        term_ids: list[int] = []  # every term occurrence of the collection, document after document
+        # every term occurrence of the collection, document after document
+        term_ids: list[int] = []
         doc_len = np.zeros(len(texts), dtype=np.int64)  # (N,) terms per document
-        for i, text in enumerate(tqdm(texts, desc="index: analyse", unit="doc", disable=not progress)):
+        for i, text in enumerate(
+            tqdm(texts, desc="index: analyse", unit="doc", disable=not progress)
+        ):
             terms = self.analyzer(text)
             term_ids.extend(vocab.setdefault(t, len(vocab)) for t in terms)
             doc_len[i] = len(terms)
-        rows = np.repeat(np.arange(len(texts)), doc_len)  # the document of each occurrence
+        # the document of each occurrence
+        rows = np.repeat(np.arange(len(texts)), doc_len)
         cols = np.asarray(term_ids, dtype=np.int64)
         tf = sp.csr_matrix((np.ones(len(cols), dtype=np.float64), (rows, cols)),
-                           shape=(len(texts), max(len(vocab), 1)))  # (N, V) duplicates summed: term counts
+                           # (N, V) duplicates summed: term counts
+                           shape=(len(texts), max(len(vocab), 1)))
         self.vocab, self.doc_ids = vocab, doc_ids
-        self._doc_id_array = np.array(doc_ids, dtype=object)  # (N,) for turning columns into ids in bulk
-        self.W = self._weigh(tf, doc_len).T.tocsr().astype(self.dtype)  # (V, N): the inverted index
+        # (N,) for turning columns into ids in bulk
+        self._doc_id_array = np.array(doc_ids, dtype=object)
+        # (V, N): the inverted index
+        self.W = self._weigh(tf, doc_len).T.tocsr().astype(self.dtype)
         self.W.eliminate_zeros()
 
     def _weigh(self, tf: sp.csr_matrix, doc_len: np.ndarray) -> sp.csr_matrix:

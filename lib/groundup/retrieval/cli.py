@@ -51,9 +51,16 @@ def _call(fn, *args, progress: bool, **kwargs):
         return fn(*args, **kwargs)
 
 
-def evaluate_retriever(retriever, collection, *, k: int = 100, metrics=("ndcg@10", "recall@100", "mrr@10"),
-                       progress: bool = False) -> dict:
-    """Index ``collection`` with ``retriever``, search every judged query, score the run.
+def evaluate_retriever(
+    retriever,
+    collection,
+    *,
+    k: int = 100,
+    metrics=("ndcg@10", "recall@100", "mrr@10"),
+    progress: bool = False,
+) -> dict:
+    """Index ``collection`` with ``retriever``, search every
+    judged query, score the run.
 
     Returns the metrics (as ``evaluation.evaluate``), plus ``index_seconds``,
     ``search_seconds``, ``queries_per_second``, ``documents`` and ``queries``.
@@ -64,15 +71,25 @@ def evaluate_retriever(retriever, collection, *, k: int = 100, metrics=("ndcg@10
     for m in metrics:
         parse_metric(m)  # a typo fails before the index is built, not after
     t0 = time.perf_counter()
-    _call(retriever.index, collection.doc_ids, collection.doc_texts(), progress=progress)
+    _call(
+        retriever.index, collection.doc_ids, collection.doc_texts(), progress=progress
+    )
     index_seconds = time.perf_counter() - t0
     qids = list(collection.queries)
     t0 = time.perf_counter()
-    hits = _call(retriever.search, [collection.queries[q] for q in qids], k, progress=progress)
+    hits = _call(
+        retriever.search, [collection.queries[q] for q in qids], k, progress=progress
+    )
     search_seconds = time.perf_counter() - t0
     out = evaluate(run_from_hits(qids, hits), collection.qrels, metrics)
-    out.update(documents=len(collection.corpus), index_seconds=index_seconds, search_seconds=search_seconds,
-               queries_per_second=len(qids) / search_seconds if search_seconds > 0 else float("inf"))
+    out.update(
+        documents=len(collection.corpus),
+        index_seconds=index_seconds,
+        search_seconds=search_seconds,
+        queries_per_second=len(qids) / search_seconds
+        if search_seconds > 0
+        else float("inf"),
+    )
     return out
 
 

@@ -56,7 +56,8 @@ def dcg(gains: Iterable[float]) -> float:
 
 
 def ndcg_at_k(ranking: Sequence[str], judgments: Mapping[str, int], k: int) -> float:
-    """nDCG@k of one ranked list: its DCG@k over the DCG@k of the ideal ranking of the judgements.
+    """nDCG@k of one ranked list: its DCG@k over the DCG@k of the ideal
+    ranking of the judgements.
 
     The ideal ranking sorts *every judged document* by grade, so a relevant document the
     run failed to retrieve still raises the bar. 0 when nothing is judged relevant.
