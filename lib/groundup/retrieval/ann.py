@@ -168,26 +168,37 @@ class IVFIndex:
             all_ids.append([i for _, i in found])
         return torch.tensor(all_scores), torch.tensor(all_ids, dtype=torch.long)
 
-    def search(self, q: Tensor, k: int, nprobe: int | None = None) -> tuple[Tensor, Tensor]:
+    def search(
+        self, q: Tensor, k: int, nprobe: int | None = None
+    ) -> tuple[Tensor, Tensor]:
         """(Q, k) scores and original row ids, best first; ties to the lower id.
 
-        When the opened cells hold fewer than k vectors the missing places are id -1 with
-        score -inf (faiss does the same).
+        When the opened cells hold fewer than k vectors the missing places are id -1
+        with score -inf (faiss does the same).
         """
         nprobe = self._check_search(q, k, nprobe)
         q = q.float()
-        cells = torch.topk(q @ self.centroids.T, nprobe, dim=1).indices.tolist()  # (Q, C) -> (Q, P)
+        # (Q, C) -> (Q, P)
+        cells = torch.topk(q @ self.centroids.T, nprobe, dim=1).indices.tolist()
         offsets = self.offsets.tolist()
         out_s = torch.full((q.shape[0], k), float("-inf"))
         out_i = torch.full((q.shape[0], k), -1, dtype=torch.long)
         for i, opened in enumerate(cells):
-            # Each cell's vectors are one contiguous slice: score them in place, no gather copy.
-            spans = [(offsets[c], offsets[c + 1]) for c in opened if offsets[c + 1] > offsets[c]]
+            # Each cell's vectors are one contiguous slice: score them
+            # in place, no gather copy.
+            spans = [
+                (offsets[c], offsets[c + 1])
+                for c in opened
+                if offsets[c + 1] > offsets[c]
+            ]
             if not spans:
                 continue
-            s = torch.cat([self.vectors[a:b] @ q[i] for a, b in spans])  # (M,) scores of the opened cells
-            ids = torch.cat([self.ids[a:b] for a, b in spans])  # (M,) their original row ids
-            ids, by_id = torch.sort(ids)  # lower id first, so the stable sort below breaks ties by id
+            # (M,) scores of the opened cells
+            s = torch.cat([self.vectors[a:b] @ q[i] for a, b in spans])
+            # (M,) their original row ids
+            ids = torch.cat([self.ids[a:b] for a, b in spans])
+            # lower id first, so the stable sort below breaks ties by id
+            ids, by_id = torch.sort(ids)
             s = s[by_id]
             top = torch.sort(s, descending=True, stable=True).indices[:k]
             out_s[i, :len(top)], out_i[i, :len(top)] = s[top], ids[top]

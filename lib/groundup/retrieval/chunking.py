@@ -103,13 +103,18 @@ def _windows(spans: list[tuple[int, int]], size: int, overlap: int) -> list[tupl
     return out
 
 
-def chunk_text(text: str, size: int = 100, overlap: int = 0,
-               boundary: Literal["tokens", "sentence", "paragraph"] = "tokens") -> list[Chunk]:
+def chunk_text(
+    text: str,
+    size: int = 100,
+    overlap: int = 0,
+    boundary: Literal["tokens", "sentence", "paragraph"] = "tokens",
+) -> list[Chunk]:
     """Cut ``text`` into chunks of at most ``size`` words; see the module docstring.
 
     >>> [c.text for c in chunk_text("one two three four five", size=3, overlap=1)]
     ['one two three', 'three four five']
-    >>> [(c.start, c.end) for c in chunk_text("One. Two three. Four.", size=3, boundary="sentence")]
+    >>> chunks = chunk_text("One. Two three. Four.", size=3, boundary="sentence")
+    >>> [(c.start, c.end) for c in chunks]
     [(0, 15), (16, 21)]
     """
     _check(text, size, overlap, boundary)
@@ -123,7 +128,9 @@ def chunk_text(text: str, size: int = 100, overlap: int = 0,
         return [make(a, b) for a, b in _windows(words, size, overlap)]
 
     # Units (sentences or paragraphs) as word ranges [a, b).
-    unit_spans = sentence_spans(text) if boundary == "sentence" else paragraph_spans(text)
+    unit_spans = (
+        sentence_spans(text) if boundary == "sentence" else paragraph_spans(text)
+    )
     starts = [s for s, _ in words]
     units, w = [], 0
     for s, e in unit_spans:
@@ -139,7 +146,9 @@ def chunk_text(text: str, size: int = 100, overlap: int = 0,
         if b - a <= size:
             pieces.append((a, b))
         else:
-            pieces.extend((a + x, a + y) for x, y in _windows(words[a:b], size, overlap))
+            pieces.extend(
+                (a + x, a + y) for x, y in _windows(words[a:b], size, overlap)
+            )
     chunks, i = [], 0
     while i < len(pieces):
         a, b = pieces[i]
@@ -150,7 +159,8 @@ def chunk_text(text: str, size: int = 100, overlap: int = 0,
         chunks.append(make(a, b))
         if j >= len(pieces):
             break
-        # overlap: step back over the last whole units of this chunk, at most `overlap` words
+        # overlap: step back over the last whole units of this
+        # chunk, at most `overlap` words
         back = j
         while back - 1 > i and pieces[j][1] - pieces[back - 1][0] <= size and \
                 pieces[j - 1][1] - pieces[back - 1][0] <= overlap:

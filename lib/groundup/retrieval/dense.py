@@ -66,18 +66,26 @@ def exact_search_naive(queries: Tensor, docs: Tensor, k: int) -> tuple[Tensor, T
     return scores, ids
 
 
-def exact_search(queries: Tensor, docs: Tensor, k: int, *, block: int = 65_536) -> tuple[Tensor, Tensor]:
-    """Top-``k`` documents of each query by dot product, scoring all N: (Q, k) scores and ids.
+def exact_search(
+    queries: Tensor, docs: Tensor, k: int, *, block: int = 65_536
+) -> tuple[Tensor, Tensor]:
+    """Top-``k`` documents of each query by dot product, scoring all
+    N: (Q, k) scores and ids.
 
     The (Q, N) score matrix is built ``block`` documents at a time and merged with a
     running top-k, so memory stays at Q * (block + k) whatever N is. Ties go to the
     lower document id (a stable sort), as in ``exact_search_naive``.
     """
     if queries.dim() != 2 or docs.dim() != 2:
-        raise ValueError(f"queries (Q, d) and docs (N, d) must be 2-D, got {tuple(queries.shape)} and {tuple(docs.shape)}")
+        raise ValueError(
+            f"queries (Q, d) and docs (N, d) must be 2-D, got {tuple(queries.shape)} "
+            f"and {tuple(docs.shape)}"
+        )
     if queries.shape[1] != docs.shape[1]:
-        raise ValueError(f"queries have width {queries.shape[1]} but the documents {docs.shape[1]}: "
-                         "were they embedded by the same model?")
+        raise ValueError(
+            f"queries have width {queries.shape[1]} but the documents {docs.shape[1]}: "
+            "were they embedded by the same model?"
+        )
     check_k(k, docs.shape[0])
     queries = queries.to(docs.dtype)
     best_s = torch.empty(queries.shape[0], 0, dtype=docs.dtype)  # (Q, <=k)
@@ -85,8 +93,10 @@ def exact_search(queries: Tensor, docs: Tensor, k: int, *, block: int = 65_536) 
     for start in range(0, docs.shape[0], block):
         s = queries @ docs[start:start + block].T  # (Q, b)
         idx = torch.arange(start, start + s.shape[1]).expand_as(s)  # (Q, b)
-        s, idx = torch.cat([best_s, s], 1), torch.cat([best_i, idx], 1)  # earlier ids first: ties stay low
-        order = torch.sort(s, dim=1, descending=True, stable=True).indices[:, :k]  # (Q, k)
+        # earlier ids first: ties stay low
+        s, idx = torch.cat([best_s, s], 1), torch.cat([best_i, idx], 1)
+        # (Q, k)
+        order = torch.sort(s, dim=1, descending=True, stable=True).indices[:, :k]
         best_s, best_i = s.gather(1, order), idx.gather(1, order)
     return best_s, best_i
 

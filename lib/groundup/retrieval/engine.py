@@ -47,16 +47,27 @@ class QdrantRetriever:
         self.batch_size = batch_size
         self.doc_ids: list[str] = []
 
-    def index(self, doc_ids: list[str], texts: list[str] | None = None, *, vectors: Tensor | None = None) -> None:
+    def index(
+        self,
+        doc_ids: list[str],
+        texts: list[str] | None = None,
+        *,
+        vectors: Tensor | None = None,
+    ) -> None:
         from qdrant_client import models
 
         doc_ids, vectors = index_inputs(self.dense.encode, doc_ids, texts, vectors)
         vectors = check_unit_rows(vectors.float(), "document vectors")
         if self.client.collection_exists(self.collection):
             self.client.delete_collection(self.collection)
-        self.client.create_collection(self.collection, vectors_config=models.VectorParams(
-            size=int(vectors.shape[1]), distance=models.Distance.COSINE))
-        # Qdrant point ids are ints or UUIDs: use the row number, and keep the doc id as payload.
+        self.client.create_collection(
+            self.collection,
+            vectors_config=models.VectorParams(
+                size=int(vectors.shape[1]), distance=models.Distance.COSINE
+            ),
+        )
+        # Qdrant point ids are ints or UUIDs: use the row number, and
+        # keep the doc id as payload.
         for start in range(0, len(doc_ids), self.batch_size):
             rows = range(start, min(start + self.batch_size, len(doc_ids)))
             self.client.upsert(self.collection, points=models.Batch(

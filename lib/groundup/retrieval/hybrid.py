@@ -45,19 +45,27 @@ def rrf_naive(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str,
     return sorted(fused, key=lambda t: (-t[1], t[0]))
 
 
-def rrf(rankings: Sequence[Sequence[str] | Sequence[Hit]], k: int = 60, *, weights: Sequence[float] | None = None,
-        limit: int | None = None) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion of ``rankings`` (each a list of doc ids, or of (doc id, score), best first).
+def rrf(
+    rankings: Sequence[Sequence[str] | Sequence[Hit]],
+    k: int = 60,
+    *,
+    weights: Sequence[float] | None = None,
+    limit: int | None = None,
+) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion of ``rankings`` (each a list of doc ids, or of (doc
+    id, score), best first).
 
     ``weights`` multiplies each ranking's contribution (all 1 in the paper); ``limit``
-    keeps the best ``limit`` fused documents. A doc id repeated within one ranking counts
-    at its first (best) place only.
+    keeps the best ``limit`` fused documents. A doc id repeated within one ranking
+    counts at its first (best) place only.
 
     >>> rrf([["a", "b"], ["b", "c"]])[0][0]
     'b'
     """
     if isinstance(k, bool) or not isinstance(k, (int, float)) or k < 0:
-        raise ValueError(f"the RRF constant k must be a number >= 0 (the paper uses 60), got {k!r}")
+        raise ValueError(
+            f"the RRF constant k must be a number >= 0 (the paper uses 60), got {k!r}"
+        )
     if weights is not None and len(weights) != len(rankings):
         raise ValueError(f"{len(rankings)} rankings but {len(weights)} weights")
     fused: dict[str, float] = {}
@@ -69,7 +77,8 @@ def rrf(rankings: Sequence[Sequence[str] | Sequence[Hit]], k: int = 60, *, weigh
             if doc in seen:
                 continue
             seen.add(doc)
-            fused[doc] = fused.get(doc, 0.0) + w / (k + position + 1)  # position 0 is rank 1
+            # position 0 is rank 1
+            fused[doc] = fused.get(doc, 0.0) + w / (k + position + 1)
     out = sorted(fused.items(), key=lambda t: (-t[1], t[0]))
     return out if limit is None else out[:limit]
 
