@@ -65,7 +65,8 @@ def rag_sequence_logprob(log_pz: Tensor, tok_logp: Tensor) -> Tensor:
 def rag_token_logprob(log_pz: Tensor, tok_logp: Tensor) -> Tensor:
     """Σ_i log Σ_z p(z|x) p(y_i|x,z,y_<i): (K,), (K, N) -> scalar."""
     _check(log_pz, tok_logp)
-    return torch.logsumexp(log_pz[:, None] + tok_logp, dim=0).sum()  # (K, N) -> (N,) -> ()
+    # (K, N) -> (N,) -> ()
+    return torch.logsumexp(log_pz[:, None] + tok_logp, dim=0).sum()
 
 
 def rag_sequence_naive(pz: Sequence[float], tok_p: Sequence[Sequence[float]]) -> float:

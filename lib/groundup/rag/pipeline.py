@@ -115,27 +115,55 @@ class RAGPipeline:
 
     def ask(self, question: str) -> RAGAnswer:
         if not isinstance(question, str) or not question.strip():
-            raise ValueError("the question is empty: there is nothing to retrieve for or to answer.")
+            raise ValueError(
+                "the question is empty: there is nothing to retrieve for or to answer."
+            )
         if not self.texts:
             raise RuntimeError("nothing is indexed: call index(doc_ids, texts) first.")
         gen = self.generator
         bare = gen.count_tokens(build_prompt(question, [], instruction=gen.instruction))
         budget = gen.window - self.max_new_tokens - bare
         if budget < 0:
-            raise ValueError(f"the question alone takes {bare} tokens of the generator's {gen.window}-token "
-                             f"window, with {self.max_new_tokens} kept for the answer: shorten it.")
+            raise ValueError(
+                f"the question alone takes {bare} tokens of the generator's "
+                f"{gen.window}-token window, with {self.max_new_tokens} kept for the "
+                "answer: shorten it."
+            )
         t0 = time.perf_counter()
         found = self.retrieve(question)
         t1 = time.perf_counter()
         # each passage costs its words plus its "[n]" mark
-        kept = pack_passages(list(range(len(found))), budget, lambda i: gen.count_tokens(found[i].text) + 1)
+        kept = pack_passages(
+            list(range(len(found))),
+            budget,
+            lambda i: gen.count_tokens(found[i].text) + 1,
+        )
         passages = [found[i] for i in kept]
-        prompt = build_prompt(question, [p.text for p in passages], instruction=gen.instruction)
+        prompt = build_prompt(
+            question, [p.text for p in passages], instruction=gen.instruction
+        )
         if not passages:
-            return RAGAnswer(question, "", [], [], False, prompt, "", {"search": t1 - t0, "generate": 0.0})
+            return RAGAnswer(
+                question,
+                "",
+                [],
+                [],
+                False,
+                prompt,
+                "",
+                {"search": t1 - t0, "generate": 0.0},
+            )
         raw = gen.generate(prompt, self.max_new_tokens)
         t2 = time.perf_counter()
         answer, numbers = parse_answer(raw, len(passages))
         cited = [passages[n - 1] for n in numbers]
-        return RAGAnswer(question, answer, cited, passages, is_supported(answer, [p.text for p in cited]),
-                         prompt, raw, {"search": t1 - t0, "generate": t2 - t1})
+        return RAGAnswer(
+            question,
+            answer,
+            cited,
+            passages,
+            is_supported(answer, [p.text for p in cited]),
+            prompt,
+            raw,
+            {"search": t1 - t0, "generate": t2 - t1},
+        )

@@ -25,8 +25,11 @@ __all__ = ["build_prompt", "parse_answer", "normalize", "is_supported", "pack_pa
 _CITE = re.compile(r"\[(\d+)\]")
 
 
-def build_prompt(question: str, passages: Sequence[str], *, instruction: str = "") -> str:
-    """The reader's prompt: numbered passages (``[1]`` first), the question, ``answer :``.
+def build_prompt(
+    question: str, passages: Sequence[str], *, instruction: str = ""
+) -> str:
+    """The reader's prompt: numbered passages (``[1]`` first),
+    the question, ``answer :``.
 
     >>> print(build_prompt("who ?", ["A b .", "C d ."]))
     [1] A b .
@@ -35,9 +38,13 @@ def build_prompt(question: str, passages: Sequence[str], *, instruction: str = "
     answer :
     """
     if not isinstance(question, str) or not question.strip():
-        raise ValueError("the question is empty: there is nothing to retrieve for or to answer.")
+        raise ValueError(
+            "the question is empty: there is nothing to retrieve for or to answer."
+        )
     if isinstance(passages, str):
-        raise TypeError("passages must be a list of strings, not one string (wrap it: [passage]).")
+        raise TypeError(
+            "passages must be a list of strings, not one string (wrap it: [passage])."
+        )
     lines = [instruction.strip()] if instruction.strip() else []
     lines += [f"[{i}] {' '.join(p.split())}" for i, p in enumerate(passages, start=1)]
     lines += [f"question : {' '.join(question.split())}", "answer :"]

@@ -80,14 +80,16 @@ class ReaderConfig:
 def make_example(rng: random.Random, cfg: ReaderConfig, n_passages: int | None = None,
                  n_questions: int | None = None) -> tuple[str, str]:
     """One training example: (prompt, target). The prompt is the passages and the first
-    question; the target its answer ``value [n] <eos>`` (``value <eos>`` with no passages),
-    then ``n_questions - 1`` more questions about the same passages, each with its answer:
-    more answers per forward pass, for the same context.
+    question; the target its answer ``value [n] <eos>`` (``value <eos>`` with no
+    passages), then ``n_questions - 1`` more questions about the same passages, each
+    with its answer: more answers per forward pass, for the same context.
 
     The passages are facts of a few people: several facts of one person and one fact of
     several people, so that neither the name nor the relation alone finds the answer."""
     if n_passages is None:
-        n_passages = 0 if rng.random() < cfg.closed_book else rng.randint(1, cfg.max_passages)
+        n_passages = (
+            0 if rng.random() < cfg.closed_book else rng.randint(1, cfg.max_passages)
+        )
     n_questions = cfg.n_questions if n_questions is None else n_questions
     n_people = rng.randint(-(-max(n_passages, 1) // len(RELATIONS)), max(n_passages, 1))
     people = draw_people(rng, n_people, cfg.n_values)
@@ -98,9 +100,17 @@ def make_example(rng: random.Random, cfg: ReaderConfig, n_passages: int | None =
         j = rng.randrange(len(facts))
         person, relation = facts[j]
         if not n_passages:  # closed book: a fresh person each time
-            person, relation = draw_people(rng, 1, cfg.n_values)[0], rng.choice(RELATIONS)
+            person, relation = (
+                draw_people(rng, 1, cfg.n_values)[0],
+                rng.choice(RELATIONS),
+            )
         cite = f" [{j + 1}]" if passages else ""
-        qa.append((question_text(person.name, relation), f"{person.value(relation)}{cite} <eos>"))
+        qa.append(
+            (
+                question_text(person.name, relation),
+                f"{person.value(relation)}{cite} <eos>",
+            )
+        )
     prompt = build_prompt(qa[0][0], passages)
     target = " ".join([qa[0][1]] + [f"question : {q} answer : {a}" for q, a in qa[1:]])
     return prompt, target
