@@ -26,29 +26,43 @@ def check_size(size: str) -> str:
 
 @dataclass
 class CaseResult:
-    """One case, measured: the metric before the fix and after it, on the same inputs."""
+    """One case, measured: the metric before the fix and after
+    it, on the same inputs."""
 
     case: str  # the case's name, e.g. "kv-cache"
     metric: str  # what was measured, e.g. "p99 ms per token"
     before: float  # the metric with the fault in place
     after: float  # the metric with the fix
-    higher_is_better: bool  # direction of the metric (recall: True; latency, cost: False)
+    # direction of the metric (recall: True; latency, cost: False)
+    higher_is_better: bool
     cause: str = ""  # the root cause, in one line
     fix: str = ""  # the fix, in one line
-    details: dict = field(default_factory=dict)  # everything else measured (curves, per-group numbers)
+    # everything else measured (curves, per-group numbers)
+    details: dict = field(default_factory=dict)
 
     @property
     def improved(self) -> bool:
         """Did the fix move the metric the right way?"""
-        return self.after > self.before if self.higher_is_better else self.after < self.before
+        return (
+            self.after > self.before
+            if self.higher_is_better
+            else self.after < self.before
+        )
 
     @property
     def factor(self) -> float:
-        """after / before for a higher-is-better metric, before / after otherwise (> 1: better)."""
-        num, den = (self.after, self.before) if self.higher_is_better else (self.before, self.after)
+        """after / before for a higher-is-better metric, before / after
+        otherwise (> 1: better)."""
+        num, den = (
+            (self.after, self.before)
+            if self.higher_is_better
+            else (self.before, self.after)
+        )
         return num / den if den else float("inf")
 
     def summary(self) -> str:
         arrow = "better" if self.improved else "NOT better"
-        return (f"{self.case}: {self.metric} {self.before:.4g} -> {self.after:.4g} ({arrow}, x{self.factor:.2f})\n"
-                f"  cause: {self.cause}\n  fix:   {self.fix}")
+        return (
+            f"{self.case}: {self.metric} {self.before:.4g} -> {self.after:.4g} "
+            f"({arrow}, x{self.factor:.2f})\n  cause: {self.cause}\n  fix:   {self.fix}"
+        )

@@ -126,19 +126,24 @@ def loss_by_position(model, windows: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def sliding_window_loss(model, windows: torch.Tensor, window: int) -> torch.Tensor:
-    """The same losses, but no prediction sees more than ``window`` tokens (the training length): (T,).
+    """The same losses, but no prediction sees more than ``window`` tokens
+    (the training length): (T,).
 
-    Strided evaluation: windows of ``window`` tokens every ``window // 2``; the first scores
-    all its positions, each later one only its second half, so every position is predicted
-    from between ``window // 2`` and ``window`` tokens of context, a length the model knows."""
+    Strided evaluation: windows of ``window`` tokens every ``window // 2``; the first
+    scores all its positions, each later one only its second half, so every position is
+    predicted from between ``window // 2`` and ``window`` tokens of context, a
+    length the model knows."""
     T = windows.size(1) - 1
     half = window // 2
-    losses = [loss_by_position(model, windows[:, :min(window, T) + 1])]  # positions 0 .. window-1
+    # positions 0 .. window-1
+    losses = [loss_by_position(model, windows[:, :min(window, T) + 1])]
     done, start = min(window, T), half
     while done < T:
         end = min(start + window, T)
-        part = loss_by_position(model, windows[:, start:end + 1])  # positions start .. end-1
-        losses.append(part[done - start:])  # only those not scored yet, each with >= half of context
+        # positions start .. end-1
+        part = loss_by_position(model, windows[:, start:end + 1])
+        # only those not scored yet, each with >= half of context
+        losses.append(part[done - start:])
         done, start = end, start + half
     return torch.cat(losses)  # (T,)
 
@@ -205,7 +210,9 @@ def encode_numbers_right_aligned(tokenizer, text: str) -> list[int]:
         ids += tokenizer.encode(text[pos:m.start()])
         digits = m.group()
         head = len(digits) % 3 or 3
-        for group in [digits[:head]] + [digits[i:i + 3] for i in range(head, len(digits), 3)]:
+        for group in [digits[:head]] + [
+            digits[i : i + 3] for i in range(head, len(digits), 3)
+        ]:
             ids += tokenizer.encode(group)
         pos = m.end()
     return ids + tokenizer.encode(text[pos:])
