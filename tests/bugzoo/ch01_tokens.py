@@ -1,5 +1,8 @@
 """Wrong implementations of the functions learners write in Chapter 1 (tokens)."""
 
+# Bugs of the independent zoo that slipped through once; one source, in benchmarks/fresh_zoo.
+from benchmarks.fresh_zoo.ch01_tokens import BUGS as FRESH
+
 BUGS = {
     "get_stats": {
         "wraps_around_the_end": '''
@@ -479,25 +482,6 @@ def recover_merges(ranks):
 ''',
         # From the fresh zoo (benchmarks/fresh_zoo): BPE with every rank, not only the lower ones, so a token
         # that only a HIGHER-ranked token could split is "recovered" instead of raising ValueError.
-        "splits_with_higher_ranked_tokens": '''
-def recover_merges(ranks):
-    merges = {}
-    for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
-        if len(token) == 1:
-            continue
-        parts = [bytes([b]) for b in token]
-        while len(parts) > 2:
-            best = None
-            for i in range(len(parts) - 1):
-                r = ranks.get(parts[i] + parts[i + 1])
-                if r is not None and (best is None or r < best[0]):
-                    best = (r, i)
-            if best is None:
-                raise ValueError(f"cannot split {token!r}")
-            i = best[1]
-            parts[i:i + 2] = [parts[i] + parts[i + 1]]
-        merges[tuple(p[0] if len(p) == 1 else ranks[p] for p in parts)] = rank
-    return merges
-''',
+        "splits_with_higher_ranked_tokens": FRESH["recover_merges"]["no_rank_limit"],
     },
 }

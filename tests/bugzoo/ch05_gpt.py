@@ -1,5 +1,8 @@
 """Wrong implementations of the classes learners write in Chapter 5 (assembling GPT-2)."""
 
+# Bugs of the independent zoo that slipped through once; one source, in benchmarks/fresh_zoo.
+from benchmarks.fresh_zoo.ch05_gpt import BUGS as FRESH
+
 _LN_INIT = '''
     def __init__(self, n_embd, eps=1e-5):
         super().__init__()
@@ -234,19 +237,7 @@ BUGS = {
 '''),
         # from the fresh zoo (benchmarks/fresh_zoo): same forward values, no gradient along the residual;
         # test_Block now compares d/dx (it was caught only later, by test_GPT2's SGD step)
-        "detached_residual": '''
-class Block(nn.Module):
-    def __init__(self, config, attn=None):
-        super().__init__()
-        self.ln_1 = LayerNorm(config.n_embd, eps=config.layer_norm_eps)
-        self.attn = attn if attn is not None else default_attention(config)
-        self.ln_2 = LayerNorm(config.n_embd, eps=config.layer_norm_eps)
-        self.mlp = MLP(config)
-
-    def forward(self, x):
-        x = x.detach() + self.attn(self.ln_1(x))
-        return x.detach() + self.mlp(self.ln_2(x))
-''',
+        "detached_residual": FRESH["Block"]["detached_residual"],
     },
     "GPT2": {
         "no_weight_tying": _gpt('''

@@ -1,5 +1,8 @@
 """Wrong implementations of the functions learners write in Chapter 6 (training it, fast)."""
 
+# Bugs of the independent zoo that slipped through once; one source, in benchmarks/fresh_zoo.
+from benchmarks.fresh_zoo.ch06_training import BUGS as FRESH
+
 BUGS = {
     "get_lr": {
         "warmup_off_by_one_starts_at_zero": '''
@@ -529,24 +532,7 @@ def train_step(model, optimizer, next_batch, *, grad_accum_steps=1, grad_clip=0.
     return total
 ''',
         # from the fresh zoo (benchmarks/fresh_zoo): rescales to grad_clip even when the norm is below it
-        "always_rescales_to_grad_clip": '''
-def train_step(model, optimizer, next_batch, *, grad_accum_steps=1, grad_clip=0.0):
-    total = 0.0
-    for _ in range(grad_accum_steps):
-        x, y = next_batch()
-        _, loss = model(x, y)
-        loss = loss / grad_accum_steps
-        loss.backward()
-        total += loss.item()
-    if grad_clip > 0:
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        norm = torch.sqrt(sum((g ** 2).sum() for g in grads))
-        for g in grads:
-            g.mul_(grad_clip / (norm + 1e-6))
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    return total
-''',
+        "always_rescales_to_grad_clip": FRESH["train_step"]["always_rescales_to_clip"],
     },
     "train_with_lr": {
         "constant_rate_no_schedule": '''
@@ -625,46 +611,10 @@ def train_with_lr(lr, steps=SWEEP_STEPS):
         return model(*windows.next())[1].item()  # the training stream, not the validation windows
 ''',
         # from the fresh zoo: param_groups(model, 0.0), no decay (within 0.003 of the library's run at 1e-3)
-        "no_weight_decay": '''
-def train_with_lr(lr, steps=SWEEP_STEPS):
-    cfg = sweep_config(lr, steps)
-    model = sweep_model()
-    windows = sweep_windows()
-    opt = YourAdamW(param_groups(model, 0.0), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    last = None
-    for it in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = get_lr(it, cfg)
-        last = train_step(model, opt, windows.next, grad_accum_steps=cfg.grad_accum_steps, grad_clip=cfg.grad_clip)
-    return val_loss(model)
-''',
+        "no_weight_decay": FRESH["train_with_lr"]["no_weight_decay"],
         # from the fresh zoo: loops over SWEEP_STEPS whatever steps is (the sweep only uses the default)
-        "ignores_steps": '''
-def train_with_lr(lr, steps=SWEEP_STEPS):
-    cfg = sweep_config(lr, steps)
-    model = sweep_model()
-    windows = sweep_windows()
-    opt = YourAdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    last = None
-    for it in range(SWEEP_STEPS):
-        for group in opt.param_groups:
-            group["lr"] = get_lr(it, cfg)
-        last = train_step(model, opt, windows.next, grad_accum_steps=cfg.grad_accum_steps, grad_clip=cfg.grad_clip)
-    return val_loss(model)
-''',
+        "ignores_steps": FRESH["train_with_lr"]["ignores_steps"],
         # from the fresh zoo: sweep_config(lr) without steps, so the schedule always spans 40 steps
-        "config_ignores_steps": '''
-def train_with_lr(lr, steps=SWEEP_STEPS):
-    cfg = sweep_config(lr)
-    model = sweep_model()
-    windows = sweep_windows()
-    opt = YourAdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-    last = None
-    for it in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = get_lr(it, cfg)
-        last = train_step(model, opt, windows.next, grad_accum_steps=cfg.grad_accum_steps, grad_clip=cfg.grad_clip)
-    return val_loss(model)
-''',
+        "config_ignores_steps": FRESH["train_with_lr"]["config_ignores_steps"],
     },
 }
