@@ -41,15 +41,13 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 
+from groundup.course import assignments
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "notebook_times.json"
 # Variables that would pin torch's (or BLAS's) thread count; a learner's kernel has none.
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS", "TORCH_NUM_THREADS")
-
-
-def chapters() -> list[str]:
-    return sorted(p.parent.name for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -141,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cell-timeout", type=int, default=3600, help="seconds one cell may take")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    known = chapters()
+    known = assignments(ROOT)
     todo = args.chapters or known
     unknown = [c for c in todo if c not in known]
     if unknown:
