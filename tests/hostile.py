@@ -189,7 +189,10 @@ LOOP = "def causal_mask(T):\n    while True:\n        pass\n"
 STUBBORN = ("import time\ndef causal_mask(T):\n    while True:\n        try:\n            time.sleep(0.1)\n"
             "        except KeyboardInterrupt:\n            pass\n")
 BOMB = "import torch\ndef causal_mask(T):\n    blob = torch.ones(2**40, dtype=torch.uint8)\n    return torch.ones(T, T, dtype=torch.bool).tril()\n"
-HUGE = ("def split_heads(x, n_head):\n    print('x' * 10_000_000)\n    B, T, C = x.shape\n"
+# One 10 MB line (a debugging print left in), printed by the first call only: printed on every
+# call it would be 10 MB per training step of the recall experiment, a time-limit case instead.
+HUGE = ("_shown = []\ndef split_heads(x, n_head):\n    if not _shown:\n        _shown.append(1)\n"
+        "        print('x' * 10_000_000)\n    B, T, C = x.shape\n"
         "    return x.view(B, T, n_head, C // n_head).transpose(1, 2)\n")
 WARNS = ("import warnings\nimport torch\ndef causal_mask(T):\n"
          "    warnings.warn('a torch UserWarning on stderr', UserWarning)\n"
@@ -238,7 +241,7 @@ def ch03_cases() -> list[Case]:
         Case("loop", CH03, save(notebook(CH03, solved=solved, replace={"causal_mask": LOOP}), CH03),
              "timed out", FULL - 5, "test_causal_mask"),
         Case("stubborn_loop", CH03, save(notebook(CH03, solved=solved, replace={"causal_mask": STUBBORN}), CH03),
-             "timed out", 3.0, "test_causal_mask"),
+             "timed out", 3.0, "test_causal_mask; .*stopped it"),  # later cells: not run, said why
         Case("memory_bomb", CH03, save(notebook(CH03, solved=solved, replace={"causal_mask": BOMB}), CH03), "graded", FULL - 5),
         Case("huge_output", CH03, save(notebook(CH03, solved=solved, replace={"split_heads": HUGE}), CH03), "graded", FULL),
         Case("warning", CH03, save(notebook(CH03, solved=solved, replace={"causal_mask": WARNS}), CH03), "graded", FULL),

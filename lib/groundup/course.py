@@ -104,8 +104,9 @@ def limits_for(assignment: str, root: Path, **overrides):
             import tomli as tomllib
         data = tomllib.loads(config.read_text())
         table = {**data.get("default", {}), **data.get(assignment, {})}
-    units = {"time_s": 1, "cell_s": 1, "memory_gb": 1 << 30, "output_kb": 1 << 10}
-    names = {"time_s": "time_s", "cell_s": "cell_s", "memory_gb": "memory_bytes", "output_kb": "output_bytes"}
+    units = {"time_s": 1, "cell_s": 1, "grace_s": 1, "memory_gb": 1 << 30, "output_kb": 1 << 10}
+    names = {"time_s": "time_s", "cell_s": "cell_s", "grace_s": "grace_s", "memory_gb": "memory_bytes",
+             "output_kb": "output_bytes"}
     unknown = set(table) - set(units)
     if unknown:
         raise ValueError(f"{config}: unknown keys {sorted(unknown)}; known: {sorted(units)}")

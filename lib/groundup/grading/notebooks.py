@@ -330,6 +330,7 @@ def seals(nb, secret: bytes) -> dict[str, str | None]:
 
 GUARD_PREFIX = "GU-GUARD"
 TIMEOUTS = ("CellTimeoutError", "KeyboardInterrupt")  # the grader interrupts a cell past its limit
+NOT_RUN = "CellNotRun"  # cells after one whose kernel ignored the interrupt (runner.py)
 
 
 def guard_notes(nb) -> dict[str, str]:

@@ -41,6 +41,7 @@ STATUSES = ("graded", "timed out", "crashed", "invalid notebook", "tampered")
 class Limits:
     time_s: float = 600.0             # wall clock for the whole submission (kernel start included)
     cell_s: float = 300.0             # one cell; a cell past it is interrupted and fails
+    grace_s: float = 10.0             # an interrupted cell still running after this: kernel stopped
     memory_bytes: int = 6 << 30       # address space of the kernel (RLIMIT_AS)
     output_bytes: int = 64 << 10      # kept per cell in the graded notebook and the feedback
     file_bytes: int = 256 << 20       # largest file the kernel may write (RLIMIT_FSIZE)
@@ -263,6 +264,7 @@ def grade(job: Job) -> Result:
         backstop = job.limits.time_s + 60
         runner = Runner.for_this_thread(job.limits.grader_memory_bytes)
         rc = runner.run({"scratch": str(scratch), "assignment": job.assignment, "student": job.student,
+                         "grace_s": job.limits.grace_s,
                          "env": env, "log": str(log)}, timeout=backstop)
         if rc is None or rc == Runner.DIED:
             Runner.discard_this_thread()  # kills its process group: nbgrader and the kernel
@@ -312,6 +314,7 @@ def _score(result: Result, job: Job, graded, scratch: Path, suspicious: list[str
     guarded = notebooks.guard_notes(graded)
     tampered: list[str] = []
     timed_out: list[str] = []
+    not_run = [gid for gid in maxima if failed.get(gid, "").startswith(notebooks.NOT_RUN)]
     for gid, max_score in maxima.items():
         report = sealed.get(gid)
         if gid in failed:
@@ -332,7 +335,9 @@ def _score(result: Result, job: Job, graded, scratch: Path, suspicious: list[str
     result.notes += tampered
     if timed_out:
         result.status = "timed out"
-        result.reason = "ran past the time limit in " + ", ".join(timed_out) + " (the other cells were graded)"
+        result.reason = "ran past the time limit in " + ", ".join(timed_out) + (
+            f"; the kernel ignored the interrupt, so the grader stopped it: {len(not_run)} later "
+            "test cell(s) not run" if not_run else " (the other cells were graded)")
     elif tampered:
         result.status = "tampered"
         result.reason = "; ".join(dict.fromkeys(tampered))[:1000]
