@@ -4,7 +4,9 @@ The real collection is the course's own (``course_collection()``: 4,000 paragrap
 Python's documentation, 400 judged queries), built from the built-in corpus and cached.
 """
 
+import copy
 import hashlib
+import importlib.util
 import io
 import json
 import math
@@ -269,6 +271,102 @@ def test_search_arrays_equals_search(course, indexed):
         n = len(hits)
         assert [ours.doc_ids[j] for j in d[:n]] == [h for h, _ in hits] and np.all(d[n:] == -1)
         np.testing.assert_array_equal(s[:n], np.array([x for _, x in hits], dtype=np.float32))
+
+
+# ----------------------------------------------------------------------------- the numba backend
+
+def with_backend(retriever, backend):
+    """The same index, scored by another backend (a shallow copy: W is shared, not rebuilt)."""
+    other = copy.copy(retriever)
+    other.backend = backend
+    return other
+
+
+@pytest.mark.parametrize("k", [1, 10, 100, 5000])
+def test_numba_backend_equals_scipy_on_the_course_collection(course, indexed, k):
+    pytest.importorskip("numba")
+    scipy_side = with_backend(indexed[0], "scipy")
+    numba_side = with_backend(indexed[0], "numba")
+    # every judged query, queries that share no term (no hits: padding), a term repeated (counts twice)
+    queries = list(course.queries.values()) + ["", "the of", "zzqqxx notaword", "file file file open"]
+    want_docs, want_scores = scipy_side.search_arrays(queries, k=k)
+    got_docs, got_scores = numba_side.search_arrays(queries, k=k)
+    assert got_docs.shape == (len(queries), k)  # k = 5000 > N = 4000: padded like scipy's
+    np.testing.assert_array_equal(got_docs, want_docs)  # same documents, same order (ties included)
+    np.testing.assert_allclose(got_scores, want_scores, rtol=1e-6, atol=0)
+    assert np.all(got_docs[-4:-1] == -1) and np.all(got_scores[-4:-1] == 0)
+    if k <= 100:
+        assert numba_side.search(queries, k=k) == scipy_side.search(queries, k=k)
+
+
+def test_numba_backend_breaks_ties_like_scipy():
+    pytest.importorskip("numba")
+    # identical documents score identically: ties everywhere, decided by position alone
+    texts = ["open the file", "read the file", "open the file", "close it", "open the file", "read the file"] * 5
+    ids = [f"d{i}" for i in range(len(texts))]
+    for cls in (BM25, TFIDF):
+        scipy_side, numba_side = cls(backend="scipy"), cls(backend="numba")
+        for r in (scipy_side, numba_side):
+            r.index(ids, texts)
+        for k in (1, 4, 7, 30):
+            queries = ["open file", "file", "read", "close", "nothing"]
+            got, want = numba_side.search(queries, k=k), scipy_side.search(queries, k=k)
+            assert [[d for d, _ in h] for h in got] == [[d for d, _ in h] for h in want], (cls, k)
+    docs, _ = numba_side.search_arrays(["open"], k=3)
+    assert docs[0].tolist() == [0, 2, 4]  # three tied documents: the lower position first
+
+
+def test_numba_backend_keeps_queries_of_a_batch_apart(course, indexed):
+    """Scores must not leak from one query of a batch into the next (the buffers are reset, not reallocated)."""
+    pytest.importorskip("numba")
+    numba_side = with_backend(indexed[0], "numba")
+    a, b = "open a file and read its lines", "read the lines of a file"  # many documents in common
+    alone_a, alone_b = (numba_side.search_arrays([q], k=20) for q in (a, b))
+    for batch in ([a, b], [b, a], [a, a, b, b]):
+        docs, scores = numba_side.search_arrays(batch, k=20)
+        for row, q in enumerate(batch):
+            want_docs, want_scores = alone_a if q == a else alone_b
+            np.testing.assert_array_equal(docs[row], want_docs[0])
+            np.testing.assert_array_equal(scores[row], want_scores[0])
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 60])
+def test_numba_kernel_equals_the_sparse_product(k):
+    """The kernel alone, on a random index with integer weights (ties everywhere), against top_k_csr."""
+    pytest.importorskip("numba")
+    import scipy.sparse as sp
+
+    from groundup.retrieval.bm25_numba import top_k_postings
+
+    rng = np.random.default_rng(k)
+    W = sp.random(30, 50, density=0.2, format="csr", dtype=np.float32, rng=rng)  # (V, N)
+    W.data = rng.integers(1, 4, size=W.nnz).astype(np.float32)
+    q = rng.integers(0, 2, size=(40, 30)).astype(np.float32)  # (Q, V)
+    q[3] = 0  # a query sharing no term
+    q = sp.csr_matrix(q)
+    docs, scores, counts = top_k_postings(q.indptr.astype(np.int64), q.indices.astype(np.int64), q.data,
+                                          W.indptr, W.indices, W.data, 50, k)
+    cols, vals, want_counts = top_k_csr((q @ W).tocsr(), k)
+    np.testing.assert_array_equal(counts, want_counts)
+    keep = np.arange(k) < counts[:, None]
+    np.testing.assert_array_equal(docs[keep], cols)
+    np.testing.assert_array_equal(scores[keep], vals)
+    assert np.all(docs[~keep] == -1) and np.all(scores[~keep] == 0) and counts[3] == 0
+
+
+def test_backend_choice(monkeypatch, indexed):
+    from groundup.retrieval import bm25 as bm25_module
+
+    with pytest.raises(ValueError, match="backend"):
+        BM25(backend="cuda")
+    assert not indexed[0]._use_numba()  # auto, 45,000 postings: below NUMBA_MIN_POSTINGS, scipy
+    monkeypatch.setattr(bm25_module, "NUMBA_MIN_POSTINGS", 0)
+    if importlib.util.find_spec("numba"):
+        assert with_backend(indexed[0], "auto")._use_numba()
+    monkeypatch.setattr(bm25_module, "_numba_available", lambda: False)
+    with pytest.raises(ImportError, match="pip install numba"):
+        BM25(backend="numba")
+    assert not with_backend(indexed[0], "auto")._use_numba()  # no numba: auto is scipy
 
 
 # ----------------------------------------------------------------------------- metrics vs pytrec_eval

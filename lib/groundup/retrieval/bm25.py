@@ -26,6 +26,14 @@ Robertson's ``log((N - df + 0.5) / (df + 0.5))`` turns negative.
 All the weights are computed once at indexing (an "eager" index, as in ``bm25s``), so a
 query costs one sparse row times the matrix. ``bm25_scores_naive`` is the same formula in
 plain Python, one document at a time, for reading and for the test that they agree.
+
+Two ways to score a batch, same results (``backend=``): ``"scipy"``, the sparse product
+above and ``top_k_csr``, which a reader can follow line by line; and ``"numba"``, the
+compiled loop of ``bm25_numba``, which is faster on a large index: one pass over the
+postings into a dense (N,) buffer, no intermediate sparse matrix (scipy's product builds one,
+sizing it in a first pass), and the top k kept in a heap of size k instead of a partition and
+a sort. ``"auto"`` (the default) takes numba only where it pays for its few seconds of
+compiling: numba installed and an index of ``NUMBA_MIN_POSTINGS`` postings or more.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from groundup.retrieval.base import Hit
 from groundup.retrieval.text import Analyzer
 
 __all__ = ["lucene_idf", "robertson_idf", "bm25_term_weight", "bm25_scores_naive", "SparseRetriever", "BM25",
-           "TFIDF", "top_k_sparse", "top_k_csr"]
+           "TFIDF", "top_k_sparse", "top_k_csr", "NUMBA_MIN_POSTINGS"]
 
 # ---------------------------------------------------------------------------
 # The formula, one term at a time
@@ -180,6 +188,19 @@ def top_k_csr(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np
     return scores.indices[cand], data[cand], np.minimum(n, k)
 
 
+# backend="auto" compiles the numba path only for an index at least this large (~80,000 passages
+# of ~12 terms): compiling costs ~4 s of CPU once per machine (cached after, ~0.6 s to load), which
+# a small index's queries, ~0.1 ms each with scipy, never win back.
+NUMBA_MIN_POSTINGS = 1_000_000
+
+
+def _numba_available() -> bool:
+    """Is numba installed? (Checked without importing it: the import alone takes a fraction of a second.)"""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
 # ---------------------------------------------------------------------------
 # The index: shared by BM25 and TF-IDF
 # ---------------------------------------------------------------------------
@@ -196,10 +217,19 @@ class SparseRetriever:
     """
 
     def __init__(self, analyzer: Callable[[str], list[str]] | None = None, dtype=np.float32,
-                 query_batch: int = 256) -> None:
+                 query_batch: int = 256, backend: str = "auto") -> None:
+        if backend not in ("auto", "scipy", "numba"):
+            raise ValueError(f"backend must be 'auto', 'scipy' or 'numba', got {backend!r}")
+        if backend == "numba" and not _numba_available():
+            raise ImportError("backend='numba' needs numba (pip install numba); backend='scipy' needs "
+                              "nothing more and gives the same results, slower")
         self.analyzer = analyzer if analyzer is not None else Analyzer()
         self.dtype = np.dtype(dtype)  # of the stored weights and the scores
         self.query_batch = query_batch  # queries scored in one sparse product
+        # how a batch is scored: "scipy" (a sparse product, then top_k_csr) or "numba" (bm25_numba's
+        # compiled loop), the same results either way; "auto": numba if it is installed and the
+        # index has NUMBA_MIN_POSTINGS postings or more, else scipy
+        self.backend = backend
         self.vocab: dict[str, int] = {}  # term -> row of W
         self.doc_ids: list[str] = []
         self.W: sp.csr_matrix | None = None  # (V, N) the inverted index: row t = postings of term t
@@ -305,9 +335,34 @@ class SparseRetriever:
                 bar.update(len(chunk))
         return results
 
+    def _use_numba(self) -> bool:
+        if self.backend == "auto":
+            if self.W.nnz < NUMBA_MIN_POSTINGS or not _numba_available():
+                return False
+            try:
+                import groundup.retrieval.bm25_numba  # noqa: F401
+            except ImportError:  # installed but broken (e.g. built for another NumPy): scipy gives the same results
+                self.backend = "scipy"
+                return False
+            return True
+        return self.backend == "numba"
+
     def _search_batch(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._use_numba():
+            docs, scores, counts = self._top_k_numba(queries, k)
+            keep = np.arange(docs.shape[1]) < counts[:, None]  # (Q, k') the filled places, row by row
+            return docs[keep], scores[keep], counts
         scores = (self._query_matrix(queries) @ self.W).tocsr()  # (Q, N), stored where a term is shared
         return top_k_csr(scores, k)
+
+    def _top_k_numba(self, queries: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(Q, min(k, N)) positions and scores, padded with -1 and 0, and (Q,) counts: the compiled path."""
+        from groundup.retrieval.bm25_numba import top_k_postings
+
+        q, W = self._query_matrix(queries), self.W
+        # fixed index dtypes for the (small) query arrays: each new combination of dtypes is a new compile
+        return top_k_postings(q.indptr.astype(np.int64), q.indices.astype(np.int64), q.data, W.indptr,
+                              W.indices, W.data, W.shape[1], min(k, W.shape[1]))
 
     def search_arrays(self, queries: Sequence[str], k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """``search`` as two (Q, k) arrays, document positions and scores, padded with -1 and 0.
@@ -319,7 +374,12 @@ class SparseRetriever:
         queries = list(queries)
         docs = np.full((len(queries), k), -1, dtype=np.int64)
         scores = np.zeros((len(queries), k), dtype=self.dtype)
+        use_numba = self._use_numba()
         for start in range(0, len(queries), self.query_batch):
+            if use_numba:  # already padded, row by row
+                d, s, _ = self._top_k_numba(queries[start:start + self.query_batch], k)
+                docs[start:start + len(d), :d.shape[1]], scores[start:start + len(d), :d.shape[1]] = d, s
+                continue
             cols, vals, counts = self._search_batch(queries[start:start + self.query_batch], k)
             rows = np.repeat(np.arange(start, start + len(counts)), counts)
             place = np.arange(len(cols)) - np.repeat(np.cumsum(counts) - counts, counts)  # rank within the row
@@ -341,14 +401,15 @@ class BM25(SparseRetriever):
     """
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, method: str = "lucene",
-                 analyzer: Callable[[str], list[str]] | None = None, dtype=np.float32, query_batch: int = 256) -> None:
+                 analyzer: Callable[[str], list[str]] | None = None, dtype=np.float32, query_batch: int = 256,
+                 backend: str = "auto") -> None:
         if method not in ("lucene", "robertson"):
             raise ValueError(f"method must be 'lucene' or 'robertson', got {method!r}")
         if not k1 >= 0:
             raise ValueError(f"k1 must be >= 0 (1.2-2.0 is usual), got {k1}")
         if not 0 <= b <= 1:
             raise ValueError(f"b must be in [0, 1] (0: no length normalisation, 1: full), got {b}")
-        super().__init__(analyzer, dtype, query_batch)
+        super().__init__(analyzer, dtype, query_batch, backend)
         self.k1, self.b, self.method = float(k1), float(b), method
 
     def _weigh(self, tf: sp.csr_matrix, doc_len: np.ndarray) -> sp.csr_matrix:
