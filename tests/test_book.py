@@ -4,6 +4,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -295,3 +296,32 @@ def test_page_renders_without_console_errors(browser, server, page, heading, cod
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert not wide, f"{page}: at 400 px these run past the screen's edge (screenshot {shot}): {wide}"
 
+
+# TeX that MathJax would have typeset: its delimiters and the commands the chapters use most.
+RAW_TEX = re.compile(r"\\[()\[\]]|\\(?:mathrm|frac|sqrt|top|sum|cdot|times|text|left|right|begin|end)\b")
+
+
+@pytest.mark.browser
+def test_search_snippets_show_math_without_tex(browser, server):
+    """The search page's snippets read math as text ("Q Kᵀ"), not TeX ("\\(Q K^\\top\\)"): Sphinx cuts
+    them from each hit's HTML, which MathJax has not typeset (_static/search_snippets.js)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # "softmax" sits next to math in the snippets of several chapters and exercises.
+    browser.get(f"{server}/search.html?q=softmax")
+    hits = "#search-results ul.search > li"
+
+    def snippets(driver):
+        # Sphinx adds a hit's snippet (p.context) once it has fetched that page; all are in when
+        # the status line is filled in (all hits listed) and every hit has one.
+        done = driver.find_elements(By.CSS_SELECTOR, "#search-results p.search-summary:not(:empty)")
+        found = driver.find_elements(By.CSS_SELECTOR, f"{hits} > p.context")
+        return done and len(found) == len(driver.find_elements(By.CSS_SELECTOR, hits)) and found
+
+    texts = [p.text for p in WebDriverWait(browser, 30).until(snippets, "not every hit got a snippet")]
+    assert all(texts), f"empty snippets: {texts}"
+    raw = [t for t in texts if RAW_TEX.search(t)]
+    assert not raw, f"{len(raw)} of {len(texts)} snippets show raw TeX: {raw[:3]}"
+    math = [t for t in texts if any(c in t for c in "ᵀ×√Σ·∈")]
+    assert math, f"no snippet shows math (the test needs a query word next to some): {texts}"
