@@ -392,7 +392,8 @@ class BM25(SparseRetriever):
 
     ``method``: ``"lucene"`` (the default; IDF ``log(1 + (N - df + 0.5) / (df + 0.5))``) or
     ``"robertson"`` (IDF ``log((N - df + 0.5) / (df + 0.5))`` clipped at 0, as ``bm25s``
-    does it). Both use the saturating term weight of ``bm25_term_weight``.
+    does it). Both use the saturating term weight of ``bm25_term_weight``. ``backend``:
+    ``"auto"``, ``"scipy"`` or ``"numba"``, how queries are scored (the module docstring).
 
     >>> bm25 = BM25()
     >>> bm25.index(["a", "b", "c"], ["the cat sat on the mat", "a dog sat", "cat cat cat cat"])
