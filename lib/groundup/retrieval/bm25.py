@@ -188,9 +188,10 @@ def top_k_csr(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray, np
     return scores.indices[cand], data[cand], np.minimum(n, k)
 
 
-# backend="auto" compiles the numba path only for an index at least this large (~80,000 passages
+# backend="auto" compiles the numba path only for an index at least this large (~90,000 passages
 # of ~12 terms): compiling costs ~4 s of CPU once per machine (cached after, ~0.6 s to load), which
-# a small index's queries, ~0.1 ms each with scipy, never win back.
+# a small index's queries never win back (the course collection's: ~0.03 ms each with scipy, ~0.01
+# ms saved; at 104,000 passages, 0.1-0.2 ms saved. benchmarks/RESULTS.md).
 NUMBA_MIN_POSTINGS = 1_000_000
 
 
