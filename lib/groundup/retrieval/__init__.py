@@ -7,6 +7,7 @@ One concept per module:
   the ``Retriever`` protocol: ``index(doc_ids, texts)``, ``search(queries, k)``);
 * :mod:`~groundup.retrieval.text` — the analyser: lowercase, bm25s's token pattern, stop words, stemmer;
 * :mod:`~groundup.retrieval.bm25` — the inverted index as a scipy sparse matrix, BM25 and TF-IDF;
+* :mod:`~groundup.retrieval.bm25_numba` — the same scoring as one compiled loop over postings (``backend=``);
 * :mod:`~groundup.retrieval.evaluation` — recall@k, precision@k, MRR@k, nDCG@k, ``evaluate``;
 * :mod:`~groundup.retrieval.collections` — BEIR-layout folders, BEIR downloads, the course collection;
 * :mod:`~groundup.retrieval.cli` — ``python -m groundup.retrieval evaluate PATH --method bm25``;
