@@ -32,7 +32,7 @@ import sys
 
 from groundup.grading.notebooks import NOT_RUN
 
-GRACE_S = [10.0]  # seconds an interrupted cell has to answer; set per job
+GRACE_S = 10.0  # seconds an interrupted cell has to answer; set per job by run_one
 
 
 def _stop_kernels_that_ignore_interrupts() -> None:
@@ -47,11 +47,13 @@ def _stop_kernels_that_ignore_interrupts() -> None:
     async def handle_timeout(self, timeout, cell=None):
         reply = await interrupt(self, timeout, cell)  # interrupts the kernel (interrupt_on_timeout)
         try:  # the interrupted cell's execute_reply: nothing else is in flight on the shell channel
-            await ensure_async(self.kc.shell_channel.get_msg(timeout=GRACE_S[0]))
+            await ensure_async(self.kc.shell_channel.get_msg(timeout=GRACE_S))
         except queue.Empty:
             name = (cell or {}).get("metadata", {}).get("nbgrader", {}).get("grade_id") or "a cell"
-            self._gu_stopped = (f"not run: the kernel ignored the interruption of {name} (past its time "
-                                f"limit) for {GRACE_S[0]:g} s, so the grader stopped it")
+            # On the kernel's manager, not on self: the preprocessor serves every notebook of an
+            # assignment, each with a manager (and kernel) of its own.
+            self.km._gu_stopped = (f"not run: the kernel ignored the interruption of {name} (past its "
+                                   f"time limit) for {GRACE_S:g} s, so the grader stopped it")
             self.log.error("Kernel ignored the interrupt; stopping it")
             await ensure_async(self.km.shutdown_kernel(now=True))
         return reply
@@ -59,7 +61,7 @@ def _stop_kernels_that_ignore_interrupts() -> None:
     run_cell = ExecutePreprocessor.preprocess_cell
 
     def preprocess_cell(self, cell, resources, index):
-        stopped = getattr(self, "_gu_stopped", None)
+        stopped = getattr(self.km, "_gu_stopped", None)
         if stopped and cell.cell_type == "code":
             cell.outputs = [NotebookNode(output_type="error", ename=NOT_RUN, evalue=stopped,
                                          traceback=[f"{NOT_RUN}: {stopped}"])]
@@ -73,8 +75,9 @@ def _stop_kernels_that_ignore_interrupts() -> None:
 def run_one(job: dict) -> int:
     from nbgrader.apps.autogradeapp import AutogradeApp
 
+    global GRACE_S
     os.chdir(job["scratch"])
-    GRACE_S[0] = float(job.get("grace_s", 10.0))
+    GRACE_S = float(job.get("grace_s", 10.0))
     for key, value in job["env"].items():
         os.environ[key] = value
     saved = os.dup(1), os.dup(2)
